@@ -74,7 +74,10 @@ SLIDES_OUT := $(OUT)/slides.html $(OUT)/slides.pptx
 BRIEF_OUT  := $(foreach s,$(SITES) overall,$(OUT)/briefings/$(s).docx $(OUT)/briefings/$(s).pdf)
 CHECK_LOG  := $(OUT)/output-check.csv
 
+# Stage commands (overridable: tests/test_makefile.py swaps in fast stand-ins to check the graph).
 PAPERMILL  := $(PY) -m papermill --progress-bar --log-output --cwd notebooks -k python3
+BRIEFING   := $(PY) -m analysis.briefings
+OUTPUT_CHECK := $(PY) -m analysis.output_check
 
 # ---------------------------------------------------------------- top-level verbs
 .PHONY: all help setup data analysis report slides briefings check-outputs test test-fast \
@@ -111,7 +114,11 @@ check-outputs: $(SETUP_STAMP) ## Run the output check over reports/_output
 test: $(SETUP_STAMP) ## Run every test (unit, notebooks, renders, browser), offline
 	@$(PY) -m analysis.environment system-test-deps
 	$(PY) -m pytest -n 2 --dist loadgroup -p no:cacheprovider tests
-	$(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env notebooks/01_clean.ipynb notebooks/explore.ipynb
+	@echo "== nbval: every notebook runs top to bottom on the synthetic study (scratch data_derived)"
+	@scratch=$$(mktemp -d); trap 'rm -rf "$$scratch"' EXIT; \
+	  DATA_RAW=$(abspath data_raw/synthetic) DATA_DERIVED=$$scratch VARIABLES_PATH=$$scratch/_variables.yml \
+	  $(PY) -m pytest -p no:cacheprovider -p no:xdist --nbval-lax --nbval-current-env \
+	    notebooks/01_clean.ipynb notebooks/02_site_profile.ipynb notebooks/03_synthesis.ipynb notebooks/explore.ipynb
 
 lab: $(SETUP_STAMP) ## Open JupyterLab on the project's kernel with the data ready
 	@$(MAKE) --no-print-directory analysis
@@ -180,7 +187,7 @@ RENDER_CODE := $(wildcard analysis/render/*.py) $(TEMPLATES)
 
 $(OUT)/report.%: $(REPORT_SRC) $(SITE_NBS) $(SYNTH_NB) $(VARIABLES) $(RENDER_CODE) | $(SETUP_STAMP)
 	@echo "== report -> $@"
-	$(RENDER) reports/report.qmd --to $(subst html,html,$*)
+	$(RENDER) reports/report.qmd --to $*
 
 $(OUT)/slides.html: $(SLIDES_SRC) $(SITE_NBS) $(SYNTH_NB) $(VARIABLES) $(RENDER_CODE) | $(SETUP_STAMP)
 	@echo "== slides -> $@"
@@ -192,11 +199,11 @@ $(OUT)/slides.pptx: $(SLIDES_SRC) $(SITE_NBS) $(SYNTH_NB) $(VARIABLES) $(RENDER_
 
 $(OUT)/briefings/%.docx: $(BRIEF_SRC) $(SYNTH_NB) $(VARIABLES) $(RENDER_CODE) | $(SETUP_STAMP)
 	@echo "== briefing $* -> $@"
-	$(PY) -m analysis.briefings $* --to docx --engine $(ENGINE) --out $(OUT)/briefings
+	$(BRIEFING) $* --to docx --engine $(ENGINE) --out $(OUT)/briefings
 
 $(OUT)/briefings/%.pdf: $(BRIEF_SRC) $(SYNTH_NB) $(VARIABLES) $(RENDER_CODE) | $(SETUP_STAMP)
 	@echo "== briefing $* -> $@"
-	$(PY) -m analysis.briefings $* --to pdf --engine $(ENGINE) --out $(OUT)/briefings
+	$(BRIEFING) $* --to pdf --engine $(ENGINE) --out $(OUT)/briefings
 
 # A site's briefing also depends on that site's executed profile notebook.
 $(foreach s,$(SITES),$(eval $(OUT)/briefings/$(s).docx $(OUT)/briefings/$(s).pdf: $(NB_OUT)/02_site_profile_$(s).ipynb))
@@ -204,4 +211,4 @@ $(OUT)/briefings/overall.docx $(OUT)/briefings/overall.pdf: $(SITE_NBS)
 
 $(CHECK_LOG): $(REPORT_OUT) $(SLIDES_OUT) $(BRIEF_OUT) analysis/output_check.py analysis/identifiers.py | $(SETUP_STAMP)
 	@echo "== output check"
-	$(PY) -m analysis.output_check --outputs $(OUT)
+	$(OUTPUT_CHECK) --outputs $(OUT)
