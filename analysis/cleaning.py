@@ -1,0 +1,1022 @@
+"""The cleaning stage: a raw export folder in, the derived tables of CONTRACTS.md out.
+
+``run_cleaning(raw_dir, out_dir)`` reads ``sources.yml`` in the raw folder to learn which file is
+which and how each is kept, then:
+
+1. reads every declared file (declared encoding, separator, header row, sheet), reporting bytes
+   that are not valid in the declared encoding, empty files and missing columns;
+2. decodes the REDCap export with its data dictionary (``analysis.redcap``);
+3. cleans the research tracker and the site contact logs (``analysis.contact_logs``): sites and
+   services harmonised through ``sources.yml`` and ``service_map.csv``, each site's dates
+   parsed, blank, junk/total and exactly duplicated rows dropped and logged;
+4. derives weeks and phase relative to the birth, interview status per wave, participant status,
+   the baby's placements as intervals and the placement at birth and at 18 months; reads the
+   codebook, coded segments and professionals, and checks coded text against the transcripts;
+5. validates every table against its pandera schema (``analysis.schemas``) and the cross-table
+   rules (every contact belongs to a recruited woman at the same site, every segment document to
+   a completed interview, ...). The first broken rule stops the stage with a
+   :class:`analysis.errors.DataValidationError` naming file, row, column and rule;
+6. writes the tables (parquet + CSV), ``cleaning_log``, ``manifest.json`` and one fingerprint
+   per site (``sites/<site>.sha256``) into a staging folder, then moves them into ``out_dir``.
+
+Output layout and atomicity: the cleaning tables live directly in ``data_derived/`` next to
+other stages' outputs (``notebooks/``, ``figures/``), so the folder is never swapped as a
+whole. Everything is written to a staging folder first; only when all of it is written are the
+stage's own files moved into place one by one (``analysis.atomic``), and a file whose bytes did
+not change is left untouched (its modification time kept), so ``make`` reruns only what really
+changed. On any error ``out_dir`` is left exactly as it was. ``manifest.json`` is moved last.
+
+Site fingerprints: ``sites/<site>.sha256`` holds a sha256 over that site's rows of every derived
+table, the codebook and the cleaning-log lines about the site's own contact log, and is rewritten
+only when it changes, so fixing one site's contact log reruns only that site's profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from analysis import paths
+from analysis import tables as t
+from analysis.atomic import staging_folder, swap_into_place
+from analysis.contact_logs import LogEntry, load_service_map, standardise_log
+from analysis.errors import DataValidationError
+from analysis.redcap import DAG_COLUMN, decode_records, read_dictionary
+from analysis.schemas import derived_schemas, require_known, validate
+
+SOURCES_FILE = "sources.yml"
+MANIFEST_FILE = "manifest.json"
+SITES_FOLDER = "sites"
+BIRTH_FALLBACK_GESTATION = 40
+"""Weeks of gestation assumed at birth when a woman's birth is not recorded."""
+
+
+@dataclass
+class CleaningResult:
+    """What :func:`run_cleaning` produced."""
+
+    out_dir: Path
+    tables: dict[str, pd.DataFrame]
+    manifest: dict
+    site_fingerprints: dict[str, str]
+    replaced: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+
+    @property
+    def log(self) -> pd.DataFrame:
+        """The cleaning log table."""
+        return self.tables["cleaning_log"]
+
+    def row_counts(self) -> pd.DataFrame:
+        """One row per table: name and number of rows."""
+        return pd.DataFrame({"table": list(self.tables),
+                             "rows": [len(v) for v in self.tables.values()]})
+
+
+# ------------------------------------------------------------------------------------------
+# Reading declared sources
+# ------------------------------------------------------------------------------------------
+
+
+def load_sources(raw_dir: Path) -> dict:
+    """Read ``sources.yml`` from the raw export folder."""
+    path = Path(raw_dir) / SOURCES_FILE
+    if not path.is_file():
+        raise DataValidationError(SOURCES_FILE, None, None, "file present",
+                                  f"{path} not found: every raw export folder needs one")
+    try:
+        sources = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise DataValidationError(SOURCES_FILE, mark.line + 1 if mark else None, None,
+                                  "valid YAML", str(error)) from None
+    if not isinstance(sources, dict):
+        raise DataValidationError(SOURCES_FILE, None, None, "valid YAML mapping",
+                                  "sources.yml must be a mapping of sections")
+    return sources
+
+
+def _decode_bytes(data: bytes, encoding: str, file: str, separator: str) -> str:
+    """Decode bytes, or raise an error that names the row and column of the first bad byte."""
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        row = data.count(b"\n", 0, error.start) + 1
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        prefix = data[line_start:error.start].decode(encoding, errors="replace")
+        header = data.split(b"\n", 1)[0].decode(encoding, errors="replace").rstrip("\r")
+        names = next(csv.reader([header], delimiter=separator), [])
+        index = len(next(csv.reader([prefix], delimiter=separator), [""])) - 1
+        column = names[index] if 0 <= index < len(names) else f"column {index + 1}"
+        raise DataValidationError(
+            file, row, column, f"encoding {encoding}",
+            f"byte 0x{data[error.start]:02x} at offset {error.start} is not valid {encoding}",
+        ) from None
+
+
+def read_source(raw_dir: Path, spec: Mapping, file_key: str = "file") -> pd.DataFrame:
+    """Read one declared CSV or XLSX file as strings.
+
+    Returns a DataFrame whose columns are the header cells (duplicates kept) plus ``_row``, each
+    data row's 1-based row number in the file; blank rows are kept (all ``""``) for the caller
+    to log. Rows above ``header_row`` (titles) are skipped.
+    """
+    file = str(spec[file_key])
+    path = Path(raw_dir) / file
+    if not path.is_file():
+        raise DataValidationError(file, None, None, "file present",
+                                  f"{path} declared in sources.yml does not exist")
+    header_row = int(spec.get("header_row", 1))
+    kind = str(spec.get("format", "xlsx" if path.suffix.lower() in (".xlsx", ".xlsm") else "csv"))
+    if path.stat().st_size == 0:
+        raise DataValidationError(file, 1, "(header)", "file not empty", "the file is empty")
+    if kind == "xlsx":
+        records = _xlsx_records(path, spec, file)
+    else:
+        separator = str(spec.get("separator", ","))
+        text = _decode_bytes(path.read_bytes(), str(spec.get("encoding", "utf-8")), file,
+                             separator)
+        records = _csv_records(text, separator)
+    header_at = [i for i, (row, _) in enumerate(records) if row == header_row]
+    if not header_at or not any(c.strip() for c in records[header_at[0]][1]):
+        raise DataValidationError(file, header_row, "(header)", "file not empty",
+                                  f"no header found at row {header_row}")
+    header = [c.strip() for c in records[header_at[0]][1]]
+    while header and header[-1] == "":
+        header.pop()
+    width = len(header)
+    data: list[list[str]] = []
+    rows: list[int] = []
+    for row, cells in records[header_at[0] + 1:]:
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
+            raise DataValidationError(file, row, f"column {width + 1}", "cells match header",
+                                      f"row has {len(cells)} cells but the header has {width}")
+        data.append((cells + [""] * width)[:width])
+        rows.append(row)
+    frame = pd.DataFrame(data, columns=header, dtype=object) if data else pd.DataFrame(
+        columns=header, dtype=object)
+    frame["_row"] = rows
+    return frame
+
+
+def _csv_records(text: str, separator: str) -> list[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    records: list[tuple[int, list[str]]] = []
+    start = 1
+    for cells in reader:
+        records.append((start, cells))
+        start = reader.line_num + 1
+    return records
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
+    return str(value)
+
+
+def _xlsx_records(path: Path, spec: Mapping, file: str) -> list[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises several types for a broken file
+        raise DataValidationError(file, None, None, "readable XLSX workbook", str(error)) from None
+    try:
+        sheet_name = spec.get("sheet") or workbook.sheetnames[0]
+        if sheet_name not in workbook.sheetnames:
+            raise DataValidationError(file, None, None, "sheet present",
+                                      f"no sheet {sheet_name!r}; sheets: {workbook.sheetnames}")
+        records = []
+        for row in workbook[sheet_name].iter_rows():
+            cells = [c for c in row if getattr(c, "row", None) is not None]
+            if not cells:
+                continue
+            number = cells[0].row
+            values = [""] * (max(c.column for c in cells))
+            for c in cells:
+                values[c.column - 1] = _cell_text(c.value)
+            records.append((number, values))
+        return records
+    finally:
+        workbook.close()
+
+
+def _require_columns(frame: pd.DataFrame, columns: Mapping[str, str], file: str,
+                     header_row: int, optional: tuple[str, ...] = ()) -> None:
+    for key, name in columns.items():
+        if key in optional:
+            continue
+        if name not in frame.columns:
+            raise DataValidationError(
+                file, header_row, name, "required column present",
+                f"column {name!r} ({key}) is missing; the header has "
+                f"{[c for c in frame.columns if c != '_row']}")
+
+
+def _drop_blank_and_duplicates(frame: pd.DataFrame, file: str,
+                               log: list[LogEntry]) -> pd.DataFrame:
+    cells = frame.drop(columns="_row")
+    blank = (cells.apply(lambda s: s.astype(str).str.strip()) == "").all(axis=1)
+    if blank.any():
+        log.append(LogEntry("clean", file, "blank row", int(blank.sum()), "dropped"))
+    frame = frame.loc[~blank]
+    duplicated = frame.drop(columns="_row").duplicated(keep="first")
+    if duplicated.any():
+        rows = ", ".join(map(str, frame.loc[duplicated, "_row"].tolist()[:12]))
+        log.append(LogEntry("clean", file, "exact duplicate row", int(duplicated.sum()),
+                            "dropped", f"rows {rows}"))
+    return frame.loc[~duplicated]
+
+
+def _check_pattern(frame: pd.DataFrame, column: str, pattern: str, file: str) -> None:
+    values = frame[column].astype(str).str.strip()
+    bad = ~values.str.fullmatch(pattern)
+    if bad.any():
+        i = bad.idxmax()
+        raise DataValidationError(file, int(frame.at[i, "_row"]), column,
+                                  f"study ID pattern {pattern}",
+                                  f"value {values[i]!r} is not a study ID")
+
+
+def _phase(weeks: pd.Series) -> pd.Series:
+    low, high = t.BIRTH_PHASE_WEEKS
+    phase = np.where(weeks < low, "antenatal", np.where(weeks <= high, "birth", "postnatal"))
+    return pd.Series(phase, index=weeks.index).where(weeks.notna())
+
+
+def _site_config() -> tuple[pd.DataFrame, pd.DataFrame]:
+    sites = pd.read_csv(paths.CONFIG_DIR / "sites.csv", dtype=str, keep_default_na=False)
+    services = pd.read_csv(paths.CONFIG_DIR / "services.csv", dtype=str, keep_default_na=False)
+    return sites, services
+
+
+# ------------------------------------------------------------------------------------------
+# REDCap -> participants
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    raw_dir: Path
+    sources: dict
+    id_pattern: str
+    sites: pd.DataFrame
+    services: pd.DataFrame
+    log: list[LogEntry] = field(default_factory=list)
+    inputs: dict[str, str] = field(default_factory=dict)
+
+    def record_input(self, file: str) -> None:
+        path = self.raw_dir / file
+        if path.is_file():
+            self.inputs[file] = hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _section(ctx: _Context, name: str) -> dict:
+    section = ctx.sources.get(name)
+    if not isinstance(section, dict):
+        raise DataValidationError(SOURCES_FILE, None, name, "section present",
+                                  f"sources.yml has no {name!r} section")
+    return section
+
+
+def _participants(ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+    """Return (participants base, substances, mental health, per-woman REDCap facts)."""
+    redcap = _section(ctx, "redcap")
+    dictionary_spec, records_spec = redcap["dictionary"], redcap["records"]
+    ctx.record_input(dictionary_spec["file"])
+    ctx.record_input(records_spec["file"])
+    dictionary = read_dictionary(read_source(ctx.raw_dir, dictionary_spec).drop(columns="_row"),
+                                 dictionary_spec["file"])
+    file = records_spec["file"]
+    frame = read_source(ctx.raw_dir, records_spec)
+    frame = _drop_blank_and_duplicates(frame, file, ctx.log)
+    fields: dict[str, str] = dict(redcap["fields"])
+    for key, name in list(fields.items()) + [("site", redcap.get("site_field", DAG_COLUMN))]:
+        if name not in dictionary.fields and name != DAG_COLUMN:
+            raise DataValidationError(SOURCES_FILE, None, f"redcap.fields.{key}",
+                                      "field in data dictionary",
+                                      f"REDCap field {name!r} is not in {dictionary.file}")
+    decoded = decode_records(frame, dictionary, file, mode=str(records_spec.get("export", "auto")),
+                             header_row=int(records_spec.get("header_row", 1)))
+    ctx.log.append(LogEntry("decode", file, f"REDCap {decoded.mode} export decoded with "
+                            f"{dictionary.file}", len(decoded.values), "decoded"))
+    for name, count in decoded.hidden.items():
+        ctx.log.append(LogEntry("decode", file, f"value hidden by branching logic of {name}",
+                                count, "blanked",
+                                dictionary.fields[name].branching))
+    values = decoded.values
+    header_row = int(records_spec.get("header_row", 1))
+    wave_fields = {int(w): spec for w, spec in (redcap.get("waves") or {}).items()}
+    needed = list(fields.values()) + [redcap.get("site_field", DAG_COLUMN)] + [
+        v for spec in wave_fields.values() for v in spec.values()]
+    for name in needed:
+        present = name in values.columns or (decoded.checked["field"] == name).any() or any(
+            c.startswith(f"{name}___") for c in decoded.codes.columns)
+        if not present:
+            raise DataValidationError(file, header_row, name, "required column present",
+                                      f"REDCap field {name!r} (declared in sources.yml) is "
+                                      f"missing from the export")
+
+    def get(key: str) -> pd.Series:
+        return values[fields[key]] if fields.get(key) in values.columns else pd.Series(
+            pd.NA, index=values.index)
+
+    value_maps: dict[str, dict] = {k: {str(a): b for a, b in v.items()}
+                                   for k, v in (redcap.get("values") or {}).items()}
+
+    def mapped(key: str, series: pd.Series, column: str) -> pd.Series:
+        mapping = value_maps.get(key)
+        if not mapping:
+            return series
+        out = series.map(lambda v: mapping.get(str(v)) if pd.notna(v) else pd.NA)
+        bad = series.notna() & out.isna()
+        if bad.any():
+            i = bad.idxmax()
+            raise DataValidationError(file, int(values.at[i, "_row"]), column,
+                                      f"value mapped in sources.yml redcap.values.{key}",
+                                      f"label {series[i]!r} has no code in sources.yml "
+                                      f"(known: {', '.join(mapping)})")
+        return out
+
+    site_field = redcap.get("site_field", DAG_COLUMN)
+    site_map = {str(k): v for k, v in (redcap.get("sites") or {}).items()}
+    dag = values[site_field].astype("string")
+    site = dag.map(lambda v: site_map.get(str(v)) if pd.notna(v) else None)
+    bad = site.isna() | ~site.isin(set(ctx.sites["code"]))
+    if bad.any():
+        i = bad.idxmax()
+        raise DataValidationError(file, int(values.at[i, "_row"]), site_field,
+                                  "known site (sources.yml redcap.sites)",
+                                  f"data access group {dag[i]!r} is not a known site")
+    study_id = get("study_id").astype("string").str.strip()
+    recruited = get("consent").fillna(False).astype(bool)
+    base = pd.DataFrame({
+        "study_id": study_id, "site": site.astype("string"), "recruited": recruited,
+        "age_band": get("age_band"), "ethnicity": get("ethnicity"), "parity": get("parity"),
+        "previous_children_removed": get("previous_children_removed"),
+        "care_experienced": get("care_experienced"),
+        "treatment": mapped("treatment", get("treatment"), fields.get("treatment", "treatment")),
+        "housing": get("housing"), "domestic_abuse": get("domestic_abuse"),
+        "gestation_at_recruitment_weeks": get("gestation_at_recruitment_weeks"),
+        "_row": values["_row"], "_file": file,
+        "_consent_date": get("consent_date"),
+        "_withdrawal": mapped("withdrawal_type", get("withdrawal_type"),
+                              fields.get("withdrawal_type", "withdrawal_type")),
+        "_withdrawal_date": get("withdrawal_date"),
+    })
+    # A hidden "previous children removed" (branching on parity > 0) means none removed.
+    no_births = base["parity"].fillna(-1) == 0
+    filled = no_births & base["previous_children_removed"].isna()
+    base["previous_children_removed"] = base["previous_children_removed"].astype("boolean")
+    base.loc[filled, "previous_children_removed"] = False
+    if filled.any():
+        ctx.log.append(LogEntry("derive", file, "previous_children_removed blank because "
+                                "parity is 0", int(filled.sum()), "set to False"))
+    descriptive = [c for c in t.TABLE_COLUMNS["participants"] if c not in
+                   ("study_id", "site", "recruited") and c in base.columns]
+    not_recruited = ~base["recruited"]
+    for column in descriptive:
+        base[column] = base[column].astype(object).where(~not_recruited, pd.NA)
+    waves: dict[int, tuple[pd.Series, pd.Series]] = {}
+    for wave, spec in sorted(wave_fields.items()):
+        status = mapped("wave_status", values[spec["status"]], spec["status"])
+        waves[wave] = (status, values[spec["date"]])
+    base["_study_id_dup_check"] = study_id
+    ids = set(base.loc[base["recruited"], "study_id"])
+
+    checked = decoded.checked.merge(base[["_row", "study_id", "recruited"]], on="_row")
+    checked = checked.loc[checked["recruited"]]
+
+    def long(key: str, column: str) -> pd.DataFrame:
+        name = fields.get(key)
+        part = checked.loc[checked["field"] == name]
+        return pd.DataFrame({"study_id": part["study_id"].to_numpy(),
+                             column: part["label"].to_numpy()})
+
+    return base, long("substances", "substance"), long("mental_health", "condition"), {
+        "waves": waves, "ids": ids}
+
+
+# ------------------------------------------------------------------------------------------
+# Tracker -> events, births, placements
+# ------------------------------------------------------------------------------------------
+
+
+def _read_events(ctx: _Context, women: pd.DataFrame) -> pd.DataFrame:
+    spec = _section(ctx, "key_events")
+    file = spec["file"]
+    ctx.record_input(file)
+    frame = read_source(ctx.raw_dir, spec)
+    columns = dict(spec["columns"])
+    _require_columns(frame, columns, file, int(spec.get("header_row", 1)),
+                     optional=("detail",))
+    frame = _drop_blank_and_duplicates(frame, file, ctx.log)
+    _check_pattern(frame, columns["study_id"], ctx.id_pattern, file)
+    out = pd.DataFrame({
+        "study_id": frame[columns["study_id"]].str.strip(),
+        "_event_raw": frame[columns["event"]].str.strip(),
+        "_date_raw": frame[columns["date"]].str.strip(),
+        "detail": frame[columns["detail"]].str.strip() if columns.get("detail") in frame else "",
+        "_row": frame["_row"], "_file": file,
+    })
+    recruited = women.loc[women["recruited"]]
+    require_known(out, "study_id", set(recruited["study_id"]),
+                  "event belongs to a recruited woman",
+                  "study ID {value!r} is not a recruited woman in the REDCap export",
+                  raw_column=columns["study_id"])
+    events = {str(k): v for k, v in spec["events"].items()}
+    out["event"] = out["_event_raw"].map(events)
+    require_known(out.assign(_known=out["event"].notna()), "_known", {True},
+                  "event in sources.yml key_events.events",
+                  "event name not declared in sources.yml", raw_column=columns["event"])
+    out["_date"] = pd.to_datetime(out["_date_raw"], format=spec["date_format"], errors="coerce")
+    bad = out["_date"].isna()
+    if bad.any():
+        i = bad.idxmax()
+        raise DataValidationError(file, int(out.at[i, "_row"]), columns["date"],
+                                  f"date format {spec['date_format']}",
+                                  f"value {out.at[i, '_date_raw']!r} is not a valid date in "
+                                  f"format {spec['date_format']}")
+    placements = {str(k): v for k, v in (spec.get("placements") or {}).items()}
+    is_change = out["event"] == "placement_change"
+    out.loc[is_change, "detail"] = out.loc[is_change, "detail"].map(placements)
+    bad = is_change & out["detail"].isna()
+    if bad.any():
+        i = bad.idxmax()
+        raise DataValidationError(file, int(out.at[i, "_row"]), columns.get("detail", "detail"),
+                                  "placement in sources.yml key_events.placements",
+                                  f"placement {frame.loc[i, columns['detail']]!r} is not declared")
+    births = out.loc[out["event"] == "birth"]
+    twice = births["study_id"].duplicated()
+    if twice.any():
+        i = twice.idxmax()
+        raise DataValidationError(file, int(births.at[i, "_row"]), columns["event"],
+                                  "one birth per woman",
+                                  f"{births.at[i, 'study_id']} has a second birth event")
+    out = out.merge(women[["study_id", "site"]], on="study_id", how="left")
+    return out
+
+
+def _birth_dates(ctx: _Context, women: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
+    """Birth date per recruited woman; estimated from consent and gestation when missing."""
+    recruited = women.loc[women["recruited"]].set_index("study_id")
+    births = events.loc[events["event"] == "birth"].set_index("study_id")["_date"]
+    birth = births.reindex(recruited.index)
+    missing = birth.isna()
+    if missing.any():
+        gestation = recruited["gestation_at_recruitment_weeks"].astype("Float64").fillna(20)
+        estimate = pd.to_datetime(recruited["_consent_date"]) + pd.to_timedelta(
+            (BIRTH_FALLBACK_GESTATION - gestation.astype(float)) * 7, unit="D")
+        birth = birth.fillna(estimate.dt.normalize())
+        ctx.log.append(LogEntry(
+            "derive", _section(ctx, "key_events")["file"], "birth not recorded", int(missing.sum()),
+            "estimated", f"due date from consent date and gestation "
+            f"({BIRTH_FALLBACK_GESTATION} weeks): {', '.join(missing[missing].index[:12])}"))
+    if birth.isna().any():
+        who = birth[birth.isna()].index[0]
+        row = int(recruited.at[who, "_row"])
+        raise DataValidationError(_section(ctx, "redcap")["records"]["file"], row,
+                                  _section(ctx, "redcap")["fields"].get("consent_date", "consent_date"),
+                                  "birth date known or estimable",
+                                  f"{who}: no birth event and no consent date to estimate it")
+    return birth
+
+
+def _weeks(dates: pd.Series, study_ids: pd.Series, birth: pd.Series) -> pd.Series:
+    reference = study_ids.map(birth)
+    return (pd.to_datetime(dates) - pd.to_datetime(reference)).dt.days / 7.0
+
+
+def _placements(events: pd.DataFrame) -> pd.DataFrame:
+    changes = events.loc[events["event"] == "placement_change"].sort_values(
+        ["study_id", "week_rel_birth", "_row"], kind="mergesort")
+    rows = []
+    for study_id, group in changes.groupby("study_id", sort=True):
+        last = None
+        for record in group.to_dict("records"):
+            if record["detail"] == last:
+                continue  # a repeated entry of the same placement
+            rows.append({"study_id": study_id, "site": record["site"],
+                         "placement": record["detail"], "from_week": record["week_rel_birth"],
+                         "_row": record["_row"], "_file": record["_file"]})
+            last = record["detail"]
+    frame = pd.DataFrame(rows, columns=["study_id", "site", "placement", "from_week", "_row",
+                                        "_file"])
+    frame["to_week"] = frame.groupby("study_id")["from_week"].shift(-1)
+    return frame
+
+
+# ------------------------------------------------------------------------------------------
+# Interviews and participant status
+# ------------------------------------------------------------------------------------------
+
+
+def _interviews(women: pd.DataFrame, waves: dict, birth: pd.Series,
+                ctx: _Context) -> pd.DataFrame:
+    file = women["_file"].iloc[0] if len(women) else ""
+    recruited = women["recruited"].to_numpy()
+    records = []
+    for wave, (status, date) in waves.items():
+        frame = pd.DataFrame({"study_id": women["study_id"], "site": women["site"],
+                              "wave": wave, "status": status, "_date": date,
+                              "_withdrawal": women["_withdrawal"],
+                              "_withdrawal_date": women["_withdrawal_date"],
+                              "_row": women["_row"], "_file": file})
+        records.append(frame.loc[recruited])
+    frame = pd.concat(records, ignore_index=True)
+    frame = frame.sort_values(["study_id", "wave"], kind="mergesort").reset_index(drop=True)
+    later_recorded = (frame.assign(_has=frame["status"].notna())
+                      .groupby("study_id")["_has"]
+                      .transform(lambda s: s[::-1].cummax()[::-1].shift(-1, fill_value=False)))
+    blank = frame["status"].isna()
+    ended = frame["_withdrawal"].notna()
+    frame.loc[blank & ended & (frame["_withdrawal"] == "withdrawn"), "status"] = "withdrawn"
+    frame.loc[blank & ended & (frame["_withdrawal"] == "lost_to_follow_up"), "status"] = "lost"
+    gap = blank & ~ended & later_recorded
+    frame.loc[gap, "status"] = "missed"
+    if gap.any():
+        ctx.log.append(LogEntry("derive", file, "blank wave status before a recorded wave",
+                                int(gap.sum()), "set to missed"))
+    not_due = frame["status"].isna()
+    if not_due.any():
+        ctx.log.append(LogEntry("derive", file, "wave not yet due (no status, not withdrawn)",
+                                int(not_due.sum()), "no interview row"))
+    frame = frame.loc[~not_due].copy()
+    completed = frame["status"] == "completed"
+    undated = completed & frame["_date"].isna()
+    if undated.any():
+        ctx.log.append(LogEntry("derive", file, "completed interview without a date",
+                                int(undated.sum()), "week left blank"))
+    frame["week_rel_birth"] = _weeks(frame["_date"], frame["study_id"], birth).where(completed)
+    frame["wave_label"] = frame["wave"].map(t.WAVE_LABELS)
+    return frame
+
+
+def _participant_status(women: pd.DataFrame, interviews: pd.DataFrame,
+                        placements: pd.DataFrame, final_wave: int) -> pd.DataFrame:
+    completed = interviews.loc[interviews["status"] == "completed"]
+    counts = completed.groupby("study_id")["wave"].agg(["count", "max"])
+    final_done = set(interviews.loc[(interviews["wave"] == final_wave)
+                                    & interviews["status"].isin(["completed", "missed"]),
+                                    "study_id"])
+    out = women.copy()
+    status = np.where(out["_withdrawal"] == "withdrawn", "withdrawn",
+                      np.where(out["_withdrawal"] == "lost_to_follow_up", "lost_to_follow_up",
+                               np.where(out["study_id"].isin(final_done), "completed", "active")))
+    out["status"] = pd.Series(status, index=out.index).where(out["recruited"])
+    out["waves_completed"] = out["study_id"].map(counts["count"]).fillna(0).where(out["recruited"])
+    out["last_wave"] = out["study_id"].map(counts["max"]).where(out["recruited"])
+    first = placements.sort_values(["study_id", "from_week"]).groupby("study_id").first()
+    at_birth = first.loc[first["from_week"] <= 8, "placement"]
+    out["placement_at_birth"] = out["study_id"].map(at_birth)
+    target = t.WAVE_TARGET_WEEKS[final_wave]
+    covering = placements.loc[(placements["from_week"] <= target)
+                              & (placements["to_week"].isna() | (placements["to_week"] > target))]
+    at_18m = covering.groupby("study_id")["placement"].last()
+    out["placement_at_18m"] = out["study_id"].map(at_18m).where(out["status"] == "completed")
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Contacts
+# ------------------------------------------------------------------------------------------
+
+
+def _contacts(ctx: _Context, women: pd.DataFrame, birth: pd.Series) -> tuple[pd.DataFrame, dict]:
+    spec_map = _section(ctx, "service_map")
+    ctx.record_input(spec_map["file"])
+    service_frame = read_source(ctx.raw_dir, spec_map)
+    service_map = load_service_map(service_frame, spec_map["file"], set(ctx.services["code"]),
+                                   set(ctx.sites["code"]))
+    logs = ctx.sources.get("contact_logs") or []
+    site_files: dict[str, list[str]] = {}
+    frames = []
+    date_columns: dict[str, str] = {}
+    recruited = women.loc[women["recruited"]].set_index("study_id")
+    for spec in logs:
+        file = spec["file"]
+        ctx.record_input(file)
+        site_files.setdefault(spec["site"], []).append(file)
+        frame = read_source(ctx.raw_dir, spec)
+        cleaned = standardise_log(frame, spec, file, service_map, ctx.id_pattern)
+        ctx.log.extend(cleaned.log)
+        contacts = cleaned.contacts
+        contacts["_row"] = contacts["source_row"]
+        contacts["_file"] = file
+        require_known(contacts, "study_id", set(recruited.index),
+                      "contact belongs to a recruited woman",
+                      "study ID {value!r} is not a recruited woman in the REDCap export",
+                      raw_column=spec["columns"]["study_id"])
+        home = contacts["study_id"].map(recruited["site"])
+        wrong = home != contacts["site"]
+        if wrong.any():
+            i = wrong.idxmax()
+            raise DataValidationError(file, int(contacts.at[i, "_row"]),
+                                      spec["columns"]["study_id"],
+                                      "contact at the woman's site",
+                                      f"{contacts.at[i, 'study_id']} is recruited at "
+                                      f"{home[i]!r}, not {spec['site']!r}")
+        date_columns[file] = spec["columns"]["date"]
+        frames.append(contacts)
+    columns = list(t.TABLE_COLUMNS["contacts"]) + ["_row", "_file", "_raw_date"]
+    contacts = (pd.concat(frames, ignore_index=True) if frames
+                else pd.DataFrame(columns=columns))
+    contacts["week_rel_birth"] = _weeks(contacts["contact_date"], contacts["study_id"], birth)
+    contacts["phase"] = _phase(contacts["week_rel_birth"])
+    contacts = contacts.sort_values(["study_id", "contact_date", "service", "source_file",
+                                     "source_row"], kind="mergesort").reset_index(drop=True)
+    number = contacts.groupby("study_id").cumcount() + 1
+    contacts["contact_id"] = contacts["study_id"] + "-C" + number.astype(str).str.zfill(4)
+    return contacts, {"site_files": site_files, "date_columns": date_columns}
+
+
+# ------------------------------------------------------------------------------------------
+# Qualitative: codebook, segments, professionals
+# ------------------------------------------------------------------------------------------
+
+
+def _codebook(ctx: _Context) -> pd.DataFrame:
+    spec = _section(ctx, "codebook")
+    file = spec["file"]
+    ctx.record_input(file)
+    frame = read_source(ctx.raw_dir, spec)
+    columns = dict(spec["columns"])
+    _require_columns(frame, columns, file, int(spec.get("header_row", 1)),
+                     optional=("description", "colour"))
+    frame = _drop_blank_and_duplicates(frame, file, ctx.log)
+    separator = str(spec.get("path_separator", "\\"))
+    ids: dict[str, str] = {}
+    children: dict[str, int] = {}
+    rows = []
+    for record in frame.to_dict("records"):
+        path = record[columns["code"]].strip()
+        parts = [p.strip() for p in path.split(separator)]
+        parent = separator.join(parts[:-1]) if len(parts) > 1 else None
+        if parent is not None and parent not in ids:
+            raise DataValidationError(file, int(record["_row"]), columns["code"],
+                                      "parent code listed before its children",
+                                      f"code {path!r}: parent {parent!r} is not in the codebook")
+        key = parent or ""
+        children[key] = children.get(key, 0) + 1
+        code_id = (f"{ids[parent]}.{children[key]:02d}" if parent is not None
+                   else f"T{children[key]:02d}")
+        ids[separator.join(parts)] = code_id
+        rows.append({
+            "code_id": code_id, "code": separator.join(parts),
+            "parent_id": ids[parent] if parent is not None else None,
+            "theme_id": code_id.split(".")[0], "theme": parts[0], "level": len(parts),
+            "description": record.get(columns.get("description", ""), "") or None,
+            "colour": (record.get(columns.get("colour", ""), "") or "").strip() or None,
+            "_row": record["_row"], "_file": file,
+        })
+    return pd.DataFrame(rows)
+
+
+def _read_segments(ctx: _Context, key: str, codebook: pd.DataFrame) -> pd.DataFrame:
+    spec = _section(ctx, key)
+    file = spec["file"]
+    ctx.record_input(file)
+    frame = read_source(ctx.raw_dir, spec)
+    columns = dict(spec["columns"])
+    _require_columns(frame, columns, file, int(spec.get("header_row", 1)), optional=("coder",))
+    frame = _drop_blank_and_duplicates(frame, file, ctx.log)
+    out = pd.DataFrame({
+        "document": frame[columns["document"]].str.strip(),
+        "_code": frame[columns["code"]].str.strip(),
+        "text": frame[columns["text"]],
+        "coder": frame[columns["coder"]].str.strip() if columns.get("coder") in frame else None,
+        "_row": frame["_row"], "_file": file,
+    })
+    for name in ("start", "end"):
+        numbers = pd.to_numeric(frame[columns[name]].str.strip(), errors="coerce")
+        bad = numbers.isna() | (numbers != np.floor(numbers.fillna(0)))
+        if bad.any():
+            i = bad.idxmax()
+            raise DataValidationError(file, int(frame.at[i, "_row"]), columns[name], "integer",
+                                      f"value {frame.at[i, columns[name]]!r} is not an integer")
+        out[name] = numbers.astype("Int64")
+    code_ids = dict(zip(codebook["code"], codebook["code_id"]))
+    out["code_id"] = out["_code"].map(code_ids)
+    require_known(out.assign(_known=out["code_id"].notna()), "_known", {True},
+                  "code in codebook", "code path not found in the codebook",
+                  raw_column=columns["code"])
+    out["theme_id"] = out["code_id"].str.split(".").str[0]
+    bad = ~out["document"].str.fullmatch(spec["document_pattern"])
+    if bad.any():
+        i = bad.idxmax()
+        raise DataValidationError(file, int(out.at[i, "_row"]), columns["document"],
+                                  f"document pattern {spec['document_pattern']}",
+                                  f"document {out.at[i, 'document']!r} does not match")
+    return out
+
+
+def _check_transcripts(ctx: _Context, segments: pd.DataFrame, column_names: Mapping) -> dict:
+    """Check ``text == transcript[start:end]``; return {document: transcript text}."""
+    spec = ctx.sources.get("transcripts")
+    if not spec:
+        return {}
+    folder = ctx.raw_dir / spec.get("folder", "transcripts")
+    encoding = spec.get("encoding", "utf-8")
+    texts: dict[str, str] = {}
+    digest = hashlib.sha256()
+    for document in sorted(segments["document"].unique()):
+        path = folder / f"{document}.txt"
+        if not path.is_file():
+            first = segments.loc[segments["document"] == document].iloc[0]
+            raise DataValidationError(str(first["_file"]), int(first["_row"]),
+                                      column_names["document"], "transcript exists",
+                                      f"no transcript {path.relative_to(ctx.raw_dir)}")
+        data = path.read_bytes()
+        digest.update(document.encode() + b"\0" + hashlib.sha256(data).digest())
+        texts[document] = _decode_bytes(data, encoding, str(path.relative_to(ctx.raw_dir)), "\t")
+    for document, start, end, coded, file, row in zip(
+            segments["document"], segments["start"], segments["end"], segments["text"],
+            segments["_file"], segments["_row"]):
+        found = texts[document][int(start):int(end)]
+        if found != coded:
+            raise DataValidationError(
+                str(file), int(row), column_names["text"],
+                "coded text equals transcript[Start:End]",
+                f"{document}[{start}:{end}] is {found[:60]!r}, not {str(coded)[:60]!r}")
+    ctx.inputs[f"{spec.get('folder', 'transcripts')}/ ({len(texts)} files)"] = digest.hexdigest()
+    return texts
+
+
+def _professionals(ctx: _Context) -> pd.DataFrame:
+    spec = _section(ctx, "professionals")
+    file = spec["file"]
+    ctx.record_input(file)
+    frame = read_source(ctx.raw_dir, spec)
+    columns = dict(spec["columns"])
+    _require_columns(frame, columns, file, int(spec.get("header_row", 1)))
+    frame = _drop_blank_and_duplicates(frame, file, ctx.log)
+    site_lookup = {**dict(zip(ctx.sites["label"], ctx.sites["code"])),
+                   **dict(zip(ctx.sites["code"], ctx.sites["code"]))}
+    service_lookup = {**dict(zip(ctx.services["label"], ctx.services["code"])),
+                      **dict(zip(ctx.services["code"], ctx.services["code"]))}
+    out = pd.DataFrame({key: frame[name].str.strip() for key, name in columns.items()})
+    out["_row"], out["_file"] = frame["_row"], file
+    out["site"] = out["site"].map(site_lookup)
+    require_known(out.assign(_known=out["site"].notna()), "_known", {True}, "known site",
+                  "site is not a code or label in analysis/config/sites.csv",
+                  raw_column=columns["site"])
+    raw_service = out["service"]
+    out["service"] = raw_service.map(lambda v: service_lookup.get(v) if v else None)
+    bad = raw_service.ne("") & out["service"].isna()
+    if bad.any():
+        i = bad.idxmax()
+        raise DataValidationError(file, int(out.at[i, "_row"]), columns["service"],
+                                  "known service", f"service {raw_service[i]!r} is not a code or "
+                                  "label in analysis/config/services.csv")
+    out["data_collection"] = out["data_collection"].str.lower()
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# The stage
+# ------------------------------------------------------------------------------------------
+
+
+def build_tables(raw_dir: Path) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Read, clean, derive and validate; return (tables, facts for the manifest).
+
+    Raises DataValidationError for the first broken rule. Writes nothing.
+    """
+    raw_dir = Path(raw_dir)
+    sources = load_sources(raw_dir)
+    sites, services = _site_config()
+    id_pattern = str(sources.get("study_id_pattern", r"^.+$"))
+    ctx = _Context(raw_dir=raw_dir, sources=sources, id_pattern=id_pattern, sites=sites,
+                   services=services)
+    ctx.record_input(SOURCES_FILE)
+    schemas = derived_schemas(id_pattern, list(sites["code"]), list(services["code"]))
+    redcap_fields = dict(_section(ctx, "redcap")["fields"])
+
+    women, substances, mental_health, facts = _participants(ctx)
+    validate(women.assign(**{c: women[c].astype(t.TABLE_COLUMNS["participants"][c])
+                             for c in ("study_id", "site")}).loc[:, ["study_id", "site", "_row", "_file"]],
+             schemas["participants"].select_columns(["study_id", "site"]), "participants",
+             {"study_id": redcap_fields["study_id"]})
+
+    events = _read_events(ctx, women)
+    birth = _birth_dates(ctx, women, events)
+    events["week_rel_birth"] = _weeks(events["_date"], events["study_id"], birth)
+    events["phase"] = _phase(events["week_rel_birth"])
+    event_columns = dict(_section(ctx, "key_events")["columns"])
+    validate(_typed(events, "events"), schemas["events"], "events",
+             {"week_rel_birth": event_columns["date"], "study_id": event_columns["study_id"]})
+    placements = _placements(events)
+
+    interviews = _interviews(women, facts["waves"], birth, ctx)
+    final_wave = max(facts["waves"]) if facts["waves"] else 5
+    women = _participant_status(women, interviews, placements, final_wave)
+    validate(_typed(women, "participants"), schemas["participants"], "participants",
+             {k: v for k, v in redcap_fields.items()})
+    validate(_typed(interviews, "interviews"), schemas["interviews"], "interviews")
+
+    contacts, contact_facts = _contacts(ctx, women, birth)
+    typed_contacts = _typed(contacts, "contacts")
+    typed_contacts["_file"] = contacts["_file"]
+    typed_contacts["_row"] = contacts["_row"]
+    try:
+        validate(typed_contacts, schemas["contacts"], "contacts")
+    except DataValidationError as error:
+        if error.column in ("week_rel_birth", "contact_date"):
+            error = DataValidationError(
+                error.file, error.row, contact_facts["date_columns"].get(error.file, error.column),
+                error.rule, error.message + " (contact date too far from the birth)")
+        raise error from None
+
+    codebook = _codebook(ctx)
+    validate(_typed(codebook, "codebook"), schemas["codebook"], "codebook")
+    completed = interviews.loc[interviews["status"] == "completed"]
+    completed_docs = {f"{s}_W{w}": (s, w) for s, w in zip(completed["study_id"], completed["wave"])}
+    segments = _read_segments(ctx, "segments", codebook)
+    seg_columns = dict(_section(ctx, "segments")["columns"])
+    require_known(segments, "document", set(completed_docs),
+                  "document maps to a completed interview",
+                  "document {value!r} is not <study_id>_W<wave> of a completed interview of a "
+                  "recruited woman", raw_column=seg_columns["document"])
+    segments["study_id"] = segments["document"].map(lambda d: completed_docs[d][0])
+    segments["wave"] = segments["document"].map(lambda d: completed_docs[d][1])
+    segments["site"] = segments["study_id"].map(women.set_index("study_id")["site"])
+    _check_transcripts(ctx, segments, seg_columns)
+    segments = _segment_ids(segments)
+    validate(_typed(segments, "segments"), schemas["segments"], "segments",
+             {"start": seg_columns["start"], "end": seg_columns["end"]})
+
+    professionals = _professionals(ctx)
+    validate(_typed(professionals, "professionals"), schemas["professionals"], "professionals")
+    pro_segments = _read_segments(ctx, "professional_segments", codebook)
+    pro_columns = dict(_section(ctx, "professional_segments")["columns"])
+    require_known(pro_segments, "document", set(professionals["document"]),
+                  "document in professionals list",
+                  "document {value!r} is not listed in the professionals file",
+                  raw_column=pro_columns["document"])
+    texts = _check_transcripts(ctx, pro_segments, pro_columns)
+    pro_segments = _attribute_speakers(ctx, pro_segments, professionals, texts)
+    pro_segments = _segment_ids(pro_segments)
+    validate(_typed(pro_segments, "professional_segments"), schemas["professional_segments"],
+             "professional_segments", {"start": pro_columns["start"], "end": pro_columns["end"]})
+
+    recruited_ids = set(women.loc[women["recruited"], "study_id"])
+    tables = {
+        "participants": women,
+        "participant_substances": substances.loc[substances["study_id"].isin(recruited_ids)],
+        "participant_mental_health": mental_health.loc[mental_health["study_id"].isin(recruited_ids)],
+        "interviews": interviews,
+        "events": events,
+        "placements": placements,
+        "contacts": contacts,
+        "codebook": codebook,
+        "segments": segments,
+        "professionals": professionals,
+        "professional_segments": pro_segments,
+    }
+    tables = {name: t.sort_table(_typed(frame, name), name) for name, frame in tables.items()}
+    for name in ("participant_substances", "participant_mental_health"):
+        validate(tables[name], schemas[name], name)
+    log = pd.DataFrame([vars(entry) for entry in ctx.log],
+                       columns=list(t.TABLE_COLUMNS["cleaning_log"]))
+    tables["cleaning_log"] = t.conform(log, "cleaning_log")
+    facts = {"synthetic": bool(sources.get("synthetic", False)), "inputs": ctx.inputs,
+             "site_files": contact_facts["site_files"]}
+    return tables, facts
+
+
+def _typed(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The table's columns with their declared dtypes, keeping ``_file``/``_row`` if present."""
+    out = t.conform(frame, name)
+    for extra in ("_file", "_row"):
+        if extra in frame.columns:
+            out[extra] = frame[extra].to_numpy()
+    return out
+
+
+def _segment_ids(segments: pd.DataFrame) -> pd.DataFrame:
+    segments = segments.sort_values(["document", "start", "end", "code_id", "_row"],
+                                    kind="mergesort").reset_index(drop=True)
+    number = segments.groupby("document").cumcount() + 1
+    segments["segment_id"] = segments["document"] + "-S" + number.astype(str).str.zfill(3)
+    return segments
+
+
+def _attribute_speakers(ctx: _Context, segments: pd.DataFrame, professionals: pd.DataFrame,
+                        texts: Mapping[str, str]) -> pd.DataFrame:
+    """Name each professional segment's speaker: the document's only professional, or the
+    professional whose ID opens the transcript line holding the segment (focus groups)."""
+    members = professionals.groupby("document")["prof_id"].apply(list).to_dict()
+    site_of = professionals.drop_duplicates("document").set_index("document")["site"]
+    pattern = (ctx.sources.get("transcripts") or {}).get("speaker_pattern")
+    speakers = []
+    unattributed = 0
+    for document, start in zip(segments["document"], segments["start"]):
+        people = members.get(document, [])
+        speaker = people[0] if len(people) == 1 else None
+        text = texts.get(document)
+        if speaker is None and text is not None and pattern:
+            line_start = text.rfind("\n", 0, int(start)) + 1
+            match = re.match(pattern, text[line_start:])
+            if match and match.group("speaker") in people:
+                speaker = match.group("speaker")
+        unattributed += speaker is None
+        speakers.append(speaker)
+    segments = segments.copy()
+    segments["prof_id"] = speakers
+    segments["site"] = segments["document"].map(site_of)
+    if unattributed:
+        ctx.log.append(LogEntry("derive", str(segments["_file"].iloc[0]),
+                                "segment speaker not identifiable", unattributed,
+                                "prof_id left blank"))
+    return segments
+
+
+def run_cleaning(raw_dir: Path, out_dir: Path) -> CleaningResult:
+    """Run the cleaning stage from ``raw_dir`` into ``out_dir`` (all or nothing).
+
+    Returns the tables, manifest and what was replaced. Raises DataValidationError (with
+    ``out_dir`` untouched) when a rule is broken.
+    """
+    raw_dir, out_dir = Path(raw_dir).resolve(), Path(out_dir)
+    tables, facts = build_tables(raw_dir)
+    sites = list(_site_config()[0]["code"])
+    fingerprints = {
+        site: t.site_fingerprint(tables, site, facts["site_files"].get(site, []))
+        for site in sites
+    }
+    inputs = dict(sorted(facts["inputs"].items()))
+    raw_fingerprint = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    try:
+        shown_raw = str(raw_dir.relative_to(paths.PROJECT_ROOT))
+    except ValueError:
+        shown_raw = str(raw_dir)
+    manifest = {
+        "stage": "01_clean",
+        "synthetic": facts["synthetic"],
+        "data_raw": shown_raw,
+        "raw_fingerprint": raw_fingerprint,
+        "inputs": inputs,
+        "row_counts": {name: int(len(frame)) for name, frame in tables.items()},
+        "site_fingerprints": fingerprints,
+    }
+    with staging_folder(out_dir) as stage:
+        written = t.write_tables(tables, stage)
+        for site, digest in fingerprints.items():
+            path = stage / SITES_FOLDER / f"{site}.sha256"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"{digest}  {site}\n", encoding="utf-8")
+            written.append(f"{SITES_FOLDER}/{site}.sha256")
+        (stage / MANIFEST_FILE).write_bytes(
+            (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+        report = swap_into_place(stage, out_dir, written + [MANIFEST_FILE], last=[MANIFEST_FILE])
+    return CleaningResult(out_dir=out_dir, tables=tables, manifest=manifest,
+                          site_fingerprints=fingerprints, replaced=report.replaced,
+                          unchanged=report.unchanged)
+
+
+def owned_files(sites: list[str] | None = None) -> list[str]:
+    """Files (relative to ``data_derived/``) the cleaning stage writes."""
+    sites = sites if sites is not None else list(_site_config()[0]["code"])
+    return ([f"{name}.{ext}" for name in t.TABLE_NAMES for ext in ("parquet", "csv")]
+            + [f"{SITES_FOLDER}/{site}.sha256" for site in sites] + [MANIFEST_FILE])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m analysis.cleaning --raw DIR --out DIR``; exit 1 on a data error."""
+    parser = argparse.ArgumentParser(prog="python -m analysis.cleaning",
+                                     description="Clean a raw export folder into data_derived/.")
+    parser.add_argument("--raw", type=Path, default=None, help="raw export folder (DATA_RAW)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (DATA_DERIVED)")
+    args = parser.parse_args(argv)
+    raw = args.raw or paths.data_raw()
+    out = args.out or paths.data_derived()
+    try:
+        result = run_cleaning(raw, out)
+    except DataValidationError as error:
+        print(f"cleaning failed: {error}", file=sys.stderr)
+        return 1
+    counts = ", ".join(f"{k} {v}" for k, v in result.manifest["row_counts"].items())
+    print(f"cleaned {raw} -> {out}: {counts}; {len(result.replaced)} files replaced, "
+          f"{len(result.unchanged)} unchanged")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,408 @@
+"""Journey maps: each woman's contacts, key events, baby's placements and interviews over time.
+
+A journey map has weeks relative to birth on the x axis (from booking to +78 weeks), one lane
+per service, contacts as marks, key events as labelled rules (the event name is written, not
+only coloured), the baby's placements as labelled bars, and interview waves as labelled
+triangles. Journey maps are participant-level pictures for the study team: they are not for
+publication. The site overview (``overview_counts`` / ``overview_chart``) is the publishable
+aggregate: for every service and 4-week block, how many of the site's women had a contact.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from analysis import palette
+from analysis.site_profile import for_site, require_columns, service_labels, ordered_services
+
+END_WEEK: Final[float] = 78.0
+"""Journeys end at the 18-month interview (+78 weeks)."""
+
+DEFAULT_START_WEEK: Final[float] = -40.0
+"""Start of the x axis when a woman has no booking event."""
+
+BIN_WEEKS: Final[int] = 4
+"""Width of the week blocks in the site overview."""
+
+EVENT_LABELS: Final[dict[str, str]] = {
+    "booking": "Booking",
+    "pre_birth_assessment": "Pre-birth assessment",
+    "child_protection_conference": "Child protection conference",
+    "birth": "Birth",
+    "neonatal_unit": "Neonatal unit",
+    "nas_treatment": "NAS treatment",
+    "placement_change": "Placement change",
+    "rehab_start": "Rehab starts",
+    "rehab_end": "Rehab ends",
+}
+"""Display names of the contract's key events (written on the chart)."""
+
+PLACEMENT_LABELS: Final[dict[str, str]] = {
+    "with_mother": "With mother",
+    "mother_baby_placement": "Mother-and-baby placement",
+    "kinship_care": "Kinship care",
+    "foster_care": "Foster care",
+    "adoption": "Adoption",
+}
+"""Display names of the baby's placements."""
+
+CHART_WIDTH: Final[int] = 640
+"""Width of a journey map's plotting area in pixels."""
+
+CHAR_PIXELS: Final[float] = 6.5
+"""Approximate width of one character of an 11 px event label, for staggering labels."""
+
+INTERVIEW_LANE: Final[str] = "Research interviews"
+PLACEMENT_LANE: Final[str] = "Baby's placement"
+
+
+def journey_frames(
+    study_id: str,
+    contacts: pd.DataFrame,
+    events: pd.DataFrame,
+    interviews: pd.DataFrame,
+    placements: pd.DataFrame,
+    *,
+    end_week: float = END_WEEK,
+) -> dict[str, pd.DataFrame]:
+    """Return the four layers of one woman's journey map, clipped to booking..``end_week``.
+
+    Keys: ``contacts`` (lane, week), ``events`` (label, week, row for staggered labels),
+    ``interviews`` (wave label, week), ``placements`` (label, start, end), and ``window``
+    (one row: start, end).
+    """
+    require_columns(contacts, ["study_id", "service", "week_rel_birth"], table_name="contacts")
+    require_columns(events, ["study_id", "event", "week_rel_birth"], table_name="events")
+    require_columns(interviews, ["study_id", "wave", "status", "week_rel_birth"], table_name="interviews")
+    require_columns(placements, ["study_id", "placement", "from_week", "to_week"], table_name="placements")
+    own_events = events.loc[events["study_id"] == study_id].copy()
+    booking = pd.to_numeric(own_events.loc[(own_events["event"] == "booking").fillna(False), "week_rel_birth"], errors="coerce")
+    own_contacts = contacts.loc[contacts["study_id"] == study_id].copy()
+    weeks = pd.to_numeric(own_contacts["week_rel_birth"], errors="coerce")
+    if not booking.dropna().empty:
+        start = float(booking.min())
+    elif not weeks.dropna().empty:
+        start = float(min(weeks.min(), 0.0))
+    else:
+        start = DEFAULT_START_WEEK
+    start = float(np.floor(start / 4.0) * 4.0)
+    labels = service_labels()
+    own_contacts = own_contacts.assign(week=weeks)
+    own_contacts = own_contacts.loc[(own_contacts["week"] >= start) & (own_contacts["week"] <= end_week)]
+    contact_layer = pd.DataFrame(
+        {
+            "lane": own_contacts["service"].map(lambda s: labels.get(s, s)),
+            "week": own_contacts["week"].astype(float),
+        }
+    ).sort_values(["lane", "week"], kind="stable").reset_index(drop=True)
+
+    own_events = own_events.assign(week=pd.to_numeric(own_events["week_rel_birth"], errors="coerce"))
+    own_events = own_events.loc[(own_events["week"] >= start) & (own_events["week"] <= end_week)]
+    own_events = own_events.sort_values(["week", "event"], kind="stable").reset_index(drop=True)
+    event_labels = own_events["event"].map(lambda e: EVENT_LABELS.get(e, str(e).replace("_", " ")))
+    if "detail" in own_events.columns:
+        detail = own_events["detail"].fillna("").astype(str)
+        event_labels = event_labels.where(detail == "", event_labels + " (" + detail + ")")
+    event_layer = pd.DataFrame({"label": event_labels, "week": own_events["week"].astype(float)})
+    weeks_per_char = CHAR_PIXELS * (end_week - start) / CHART_WIDTH
+    event_layer["row"] = _stagger(
+        event_layer["week"].tolist(), [len(text) * weeks_per_char + 1.0 for text in event_layer["label"]]
+    )
+
+    own_interviews = interviews.loc[((interviews["study_id"] == study_id) & (interviews["status"] == "completed")).fillna(False)]
+    interview_layer = pd.DataFrame(
+        {
+            "lane": INTERVIEW_LANE,
+            "label": "W" + own_interviews["wave"].astype(int).astype(str),
+            "week": pd.to_numeric(own_interviews["week_rel_birth"], errors="coerce").astype(float),
+        }
+    ).dropna(subset=["week"]).reset_index(drop=True)
+
+    own_placements = placements.loc[placements["study_id"] == study_id]
+    placement_layer = pd.DataFrame(
+        {
+            "lane": PLACEMENT_LANE,
+            "label": own_placements["placement"].map(lambda p: PLACEMENT_LABELS.get(p, str(p))),
+            "start": pd.to_numeric(own_placements["from_week"], errors="coerce").clip(lower=start).astype(float),
+            "end": pd.to_numeric(own_placements["to_week"], errors="coerce").fillna(end_week).clip(upper=end_week).astype(float),
+        }
+    ).sort_values("start").reset_index(drop=True)
+    return {
+        "contacts": contact_layer,
+        "events": event_layer,
+        "interviews": interview_layer,
+        "placements": placement_layer,
+        "window": pd.DataFrame({"start": [start], "end": [end_week]}),
+    }
+
+
+def journey_chart(frames: dict[str, pd.DataFrame], *, title: str, lanes: list[str] | None = None) -> alt.LayerChart:
+    """Draw one journey map from ``journey_frames`` output.
+
+    ``lanes`` fixes the service lanes (labels, top to bottom); by default the services the
+    woman met, in the configured service order, then the placement and interview lanes.
+    """
+    start = float(frames["window"]["start"].iloc[0])
+    end = float(frames["window"]["end"].iloc[0])
+    services = lanes if lanes is not None else _lane_order(frames["contacts"]["lane"])
+    all_lanes = [*services, PLACEMENT_LANE, INTERVIEW_LANE]
+    x_scale = alt.Scale(domain=[start, end], nice=False)
+    x = alt.X("week:Q", scale=x_scale, title="Weeks relative to birth (0 = birth)")
+    y = alt.Y("lane:N", sort=all_lanes, scale=alt.Scale(domain=all_lanes), title=None)
+    height = 26 * len(all_lanes)
+    lane_rows = pd.DataFrame({"lane": all_lanes, "start": start, "end": end})
+    guide = alt.Chart(lane_rows).mark_rule(color=palette.GRID).encode(
+        y=y, x=alt.X("start:Q", scale=x_scale), x2="end:Q"
+    )
+    layers: list[alt.Chart] = [guide]
+    if not frames["placements"].empty:
+        placements = frames["placements"]
+        layers.append(
+            alt.Chart(placements)
+            .mark_bar(height=16, color=palette.LIGHT_PURPLE, stroke=palette.DARK_GREY, strokeWidth=0.5)
+            .encode(y=y, x=alt.X("start:Q", scale=x_scale, title="Weeks relative to birth (0 = birth)"), x2="end:Q")
+        )
+        layers.append(
+            alt.Chart(placements)
+            .mark_text(align="left", dx=3, fontSize=11, color=palette.TEXT)
+            .encode(y=y, x=alt.X("start:Q", scale=x_scale), text="label:N")
+        )
+    if not frames["contacts"].empty:
+        layers.append(
+            alt.Chart(frames["contacts"])
+            .mark_tick(thickness=2, size=16, color=palette.DARK_BLUE, opacity=1)
+            .encode(y=y, x=x, tooltip=["lane:N", alt.Tooltip("week:Q", format=".1f")])
+        )
+    if not frames["interviews"].empty:
+        interviews = frames["interviews"]
+        layers.append(
+            alt.Chart(interviews)
+            .mark_point(shape="triangle-down", filled=True, size=110, color=palette.ORANGE, stroke=palette.TEXT, strokeWidth=0.5)
+            .encode(y=y, x=x)
+        )
+        layers.append(
+            alt.Chart(interviews).mark_text(dy=-12, fontSize=11, color=palette.TEXT).encode(y=y, x=x, text="label:N")
+        )
+    chart_lanes = alt.layer(*layers).properties(width=CHART_WIDTH, height=height)
+    events = frames["events"]
+    if events.empty:
+        return chart_lanes.properties(title=title)
+    rules = alt.Chart(events).mark_rule(color=palette.DARK_PINK, strokeDash=[4, 3]).encode(x=x)
+    main = alt.layer(*layers, rules).properties(width=CHART_WIDTH, height=height)
+    n_rows = int(events["row"].max()) + 1
+    labels = (
+        alt.Chart(events)
+        .mark_text(align="left", dx=3, fontSize=11, color=palette.DARK_PINK)
+        .encode(
+            x=alt.X("week:Q", scale=x_scale, axis=None),
+            y=alt.Y("row:O", axis=None, scale=alt.Scale(domain=list(range(n_rows)))),
+            text="label:N",
+        )
+        .properties(width=CHART_WIDTH, height=14 * n_rows)
+    )
+    ticks = (
+        alt.Chart(events)
+        .mark_rule(color=palette.DARK_PINK, strokeDash=[4, 3])
+        .encode(x=alt.X("week:Q", scale=x_scale, axis=None))
+        .properties(width=CHART_WIDTH, height=14 * n_rows)
+    )
+    return alt.vconcat(alt.layer(ticks, labels), main, spacing=2).properties(title=title)
+
+
+def journey_alt_text(frames: dict[str, pd.DataFrame], study_id: str) -> str:
+    """Describe one journey map from its data (contacts before/after birth, events, placements)."""
+    contacts = frames["contacts"]
+    before = int((contacts["week"] < 0).sum())
+    after = int((contacts["week"] >= 0).sum())
+    lanes = contacts["lane"].nunique()
+    text = (
+        f"Journey map for {study_id}: {len(contacts)} service contacts across {lanes} services between weeks "
+        f"{frames['window']['start'].iloc[0]:.0f} and {frames['window']['end'].iloc[0]:.0f}, "
+        f"{before} before birth and {after} after."
+    )
+    if not frames["events"].empty:
+        text += " Key events: " + "; ".join(
+            f"{label} at week {week:.0f}" for label, week in zip(frames["events"]["label"], frames["events"]["week"])
+        ) + "."
+    if not frames["placements"].empty:
+        text += " Baby's placement: " + ", then ".join(frames["placements"]["label"]) + "."
+    if not frames["interviews"].empty:
+        text += f" Research interviews: {', '.join(frames['interviews']['label'])}."
+    return text
+
+
+def overview_counts(
+    contacts: pd.DataFrame,
+    site: str | None = None,
+    *,
+    bin_weeks: int = BIN_WEEKS,
+    start_week: float = -40.0,
+    end_week: float = END_WEEK,
+) -> pd.DataFrame:
+    """Return service, service_label, block_start, women: women with >= 1 contact per block.
+
+    Blocks are ``bin_weeks`` wide starting at ``start_week`` (weeks relative to birth); only
+    services with contacts at the site appear and every block is listed (zero-filled).
+    """
+    require_columns(contacts, ["study_id", "service", "week_rel_birth"], table_name="contacts")
+    rows = for_site(contacts, site, table_name="contacts")
+    week = pd.to_numeric(rows["week_rel_birth"], errors="coerce")
+    rows = rows.loc[(week >= start_week) & (week < end_week)].assign(week=week)
+    rows["block_start"] = (np.floor((rows["week"] - start_week) / bin_weeks) * bin_weeks + start_week).astype(int)
+    blocks = list(range(int(start_week), int(end_week), bin_weeks))
+    services = ordered_services(rows["service"])
+    grid = pd.MultiIndex.from_product([services, blocks], names=["service", "block_start"])
+    counts = (
+        rows.groupby(["service", "block_start"])["study_id"].nunique().reindex(grid, fill_value=0).rename("women").reset_index()
+    )
+    labels = service_labels()
+    counts.insert(1, "service_label", counts["service"].map(lambda s: labels.get(s, s)))
+    return counts
+
+
+def overview_chart(released: pd.DataFrame, n_women: int, *, title: str, bin_weeks: int = BIN_WEEKS) -> alt.LayerChart:
+    """Heatmap of the share of women with a contact, service (rows) by 4-week block (columns).
+
+    Suppressed blocks are grey with a cross; the share is written in cells of 50% or more so
+    the pattern does not rest on colour alone; a dashed rule marks the birth.
+    """
+    data = released.copy()
+    value = pd.to_numeric(data["women"], errors="coerce")
+    data["share"] = value / max(n_women, 1)
+    if "suppressed" not in data.columns:
+        data["suppressed"] = False
+    data["block_end"] = data["block_start"] + bin_weeks
+    data["label"] = [
+        f"{s:.0%}" if (not sup and pd.notna(s) and s >= 0.5) else "" for s, sup in zip(data["share"], data["suppressed"])
+    ]
+    order = data.drop_duplicates("service_label")["service_label"].tolist()
+    x = alt.X("block_start:Q", title="Weeks relative to birth (0 = birth)", scale=alt.Scale(nice=False))
+    y = alt.Y("service_label:N", sort=order, title=None)
+    shown = data.loc[~data["suppressed"].astype(bool)]
+    hidden = data.loc[data["suppressed"].astype(bool)]
+    cells = (
+        alt.Chart(shown)
+        .mark_rect(stroke="#FFFFFF", strokeWidth=0.5)
+        .encode(
+            x=x,
+            x2="block_end:Q",
+            y=y,
+            color=alt.Color(
+                "share:Q",
+                scale=alt.Scale(domain=[0, 1], range=list(palette.SEQUENTIAL)),
+                title="Share of women with a contact",
+                legend=alt.Legend(format="%", orient="bottom", direction="horizontal", gradientLength=240),
+            ),
+            tooltip=["service_label:N", "block_start:Q", alt.Tooltip("share:Q", format=".0%")],
+        )
+    )
+    layers: list[alt.Chart] = [cells]
+    if not hidden.empty:
+        layers.append(alt.Chart(hidden).mark_rect(color=palette.SUPPRESSED_GREY).encode(x=x, x2="block_end:Q", y=y))
+        layers.append(
+            alt.Chart(hidden.assign(mid=hidden["block_start"] + bin_weeks / 2))
+            .mark_point(shape="cross", color=palette.DARK_GREY, size=30)
+            .encode(x="mid:Q", y=y)
+        )
+    layers.append(
+        alt.Chart(shown.assign(mid=shown["block_start"] + bin_weeks / 2))
+        .mark_text(fontSize=9)
+        .encode(
+            x="mid:Q",
+            y=y,
+            text="label:N",
+            color=alt.condition("datum.share >= 0.7", alt.value("#FFFFFF"), alt.value("#000000")),
+        )
+    )
+    layers.append(
+        alt.Chart(pd.DataFrame({"week": [0.0]})).mark_rule(color=palette.ORANGE, strokeDash=[5, 3], strokeWidth=2).encode(x="week:Q")
+    )
+    return alt.layer(*layers).properties(title=title, width=620, height=max(140, 24 * len(order)))
+
+
+def overview_alt_text(released: pd.DataFrame, n_women: int, site_name: str) -> str:
+    """Describe the site overview: which services reach most women before and after birth."""
+    data = released.assign(value=pd.to_numeric(released["women"], errors="coerce"))
+    if data.empty or n_women == 0:
+        return f"Heatmap of service contacts by 4-week block at {site_name}: no contacts."
+    before = data.loc[data["block_start"] < 0].groupby("service_label")["value"].mean()
+    after = data.loc[data["block_start"] >= 0].groupby("service_label")["value"].mean()
+    text = (
+        f"Heatmap of the share of the {n_women} women at {site_name} with at least one contact, by service (rows) "
+        f"and 4-week block from 40 weeks before to 78 weeks after birth (columns); darker is more women."
+    )
+    if not before.dropna().empty:
+        text += f" Before birth the widest reach was {before.idxmax()}"
+    if not after.dropna().empty:
+        text += f"; after birth {after.idxmax()}."
+    else:
+        text += "."
+    if bool(released.get("suppressed", pd.Series(dtype=bool)).any()):
+        text += " Blocks with suppressed small counts are grey with a cross."
+    return text
+
+
+def woman_week_strip(contacts: pd.DataFrame, women: pd.DataFrame, site: str | None = None, *, bin_weeks: int = BIN_WEEKS) -> pd.DataFrame:
+    """Return study_id, block_start, contacts for every woman and block (internal overview)."""
+    rows = for_site(contacts, site, table_name="contacts")
+    ids = for_site(women, site, table_name="participants")["study_id"].sort_values().tolist()
+    week = pd.to_numeric(rows["week_rel_birth"], errors="coerce")
+    rows = rows.loc[(week >= -40) & (week < END_WEEK)].assign(week=week)
+    rows["block_start"] = (np.floor((rows["week"] + 40) / bin_weeks) * bin_weeks - 40).astype(int)
+    blocks = list(range(-40, int(END_WEEK), bin_weeks))
+    grid = pd.MultiIndex.from_product([ids, blocks], names=["study_id", "block_start"])
+    return rows.groupby(["study_id", "block_start"]).size().reindex(grid, fill_value=0).rename("contacts").reset_index()
+
+
+def woman_week_strip_chart(strip: pd.DataFrame, *, title: str, bin_weeks: int = BIN_WEEKS) -> alt.Chart:
+    """All women at a glance: one row per woman, darker blocks = more contacts (internal)."""
+    n = strip["study_id"].nunique()
+    step = int(max(3, min(16, 600 // max(n, 1))))
+    data = strip.assign(block_end=strip["block_start"] + bin_weeks)
+    return (
+        alt.Chart(data)
+        .mark_rect()
+        .encode(
+            x=alt.X("block_start:Q", title="Weeks relative to birth (0 = birth)", scale=alt.Scale(nice=False)),
+            x2="block_end:Q",
+            y=alt.Y("study_id:N", title=None, axis=alt.Axis(labels=n <= 60, ticks=n <= 60)),
+            color=alt.Color(
+                "contacts:Q",
+                scale=alt.Scale(range=list(palette.SEQUENTIAL)),
+                title="Contacts in block",
+            ),
+        )
+        .properties(title=title, width=620, height=alt.Step(step))
+    )
+
+
+def _lane_order(lanes: pd.Series) -> list[str]:
+    """Service lane labels in configured order."""
+    labels = service_labels()
+    codes = {label: code for code, label in labels.items()}
+    ordered_codes = ordered_services(lanes.map(lambda lane: codes.get(lane, lane)))
+    return [labels.get(code, code) for code in ordered_codes]
+
+
+def _stagger(weeks: list[float], widths: list[float]) -> list[int]:
+    """Give each event label (starting at ``weeks[i]``, ``widths[i]`` weeks long) a text row.
+
+    Labels are placed greedily in the first row where they do not overlap the previous label,
+    so no two labels in one row overlap.
+    """
+    row_ends: list[float] = []
+    rows: list[int] = []
+    for week, width in zip(weeks, widths, strict=True):
+        for row, end in enumerate(row_ends):
+            if week >= end:
+                row_ends[row] = week + width
+                rows.append(row)
+                break
+        else:
+            row_ends.append(week + width)
+            rows.append(len(row_ends) - 1)
+    return rows

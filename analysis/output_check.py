@@ -1,0 +1,277 @@
+"""Output checking before release (Five Safes "safe outputs"): one log row per output and table.
+
+``python -m analysis.output_check --outputs reports/_output [--profile study]`` checks every
+file in the output folder and writes ``<outputs>/output-check.csv`` (atomically) with columns
+:data:`LOG_COLUMNS`. Checks:
+
+``identifier_scan``
+    :mod:`analysis.identifiers` finds nothing (locations reported, identifiers masked).
+``synthetic_notice``
+    Documents made from synthetic data say so ("synthetic" appears in the text).
+``shortcodes``
+    No unresolved Quarto shortcodes (``{{< ... >}}``) or cross-references (``?@tbl-...``).
+``disclosure:<label>``
+    Every table label (``tbl-...``) embedded in the document has a passing entry in the
+    disclosure register; figure labels (``fig-...``) with registered counts must pass too.
+``disclosure_register``
+    Every register entry of the build passed, under the profile being checked.
+
+Exits 1 when any check fails, printing a summary (file, check, location).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from analysis import disclosure, identifiers, paths
+
+LOG_NAME: str = "output-check.csv"
+"""File name of the log inside the output folder."""
+
+LOG_COLUMNS: tuple[str, ...] = ("file", "table", "check", "result", "detail", "profile",
+                                "data_fingerprint", "synthetic", "checked_at")
+"""Columns of the output-check log."""
+
+DOCUMENT_SUFFIXES: frozenset[str] = frozenset({".html", ".htm", ".docx", ".pdf", ".pptx", ".md"})
+"""Outputs that are documents (need the synthetic notice and label checks)."""
+
+SKIP_DIRS: frozenset[str] = frozenset({"site_libs", ".quarto", "libs"})
+"""Folders of rendering support files (JavaScript, CSS) that are not checked."""
+
+_SHORTCODE = re.compile(r"\{\{<.*?>\}\}|\{\{%.*?%\}\}|\?@(?:tbl|fig|sec|eq)-[\w-]+")
+_LABEL_HTML = re.compile(r"""\bid=["']((?:tbl|fig)-[\w-]+)["']""")
+_LABEL_DOCX = re.compile(r"""w:name=["']((?:tbl|fig)-[\w-]+)["']""")
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One row of the output-check log."""
+
+    file: str
+    table: str
+    check: str
+    result: str  # "pass" | "fail" | "n/a"
+    detail: str
+    profile: str
+    data_fingerprint: str
+    synthetic: bool
+    checked_at: str
+
+
+def data_fingerprint(manifest: Path | None = None) -> str:
+    """The data fingerprint from ``data_derived/manifest.json`` ("unknown" when absent)."""
+    target = manifest if manifest is not None else paths.data_derived() / "manifest.json"
+    try:
+        content = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return "unknown"
+    for key in ("data_fingerprint", "fingerprint", "sha256", "raw_sha256"):
+        value = content.get(key) if isinstance(content, dict) else None
+        if isinstance(value, str) and value:
+            return value
+    return "unknown"
+
+
+def data_are_synthetic(manifest: Path | None = None, variables: Path | None = None) -> bool:
+    """Whether the build used synthetic data: ``_variables.yml`` ``synthetic``, else the manifest
+    (``synthetic`` key or a DATA_RAW path under ``data_raw/synthetic``), else ``$DATA_RAW``
+    unset (the shipped synthetic study is the default). When in doubt: synthetic."""
+    variables_path = variables if variables is not None else paths.PROJECT_ROOT / "_variables.yml"
+    try:
+        content = yaml.safe_load(variables_path.read_text(encoding="utf-8")) or {}
+        if isinstance(content, dict) and isinstance(content.get("synthetic"), bool):
+            return bool(content["synthetic"])
+    except (OSError, yaml.YAMLError):
+        pass
+    manifest_path = manifest if manifest is not None else paths.data_derived() / "manifest.json"
+    try:
+        meta = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if isinstance(meta.get("synthetic"), bool):
+            return bool(meta["synthetic"])
+        raw = str(meta.get("data_raw") or meta.get("DATA_RAW") or "")
+        if raw:
+            return "synthetic" in Path(raw).as_posix().lower().split("/")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        pass
+    return "DATA_RAW" not in os.environ or "synthetic" in os.environ["DATA_RAW"].lower()
+
+
+def embedded_labels(path: Path) -> list[str]:
+    """Quarto ``tbl-``/``fig-`` labels embedded in an output (HTML ids, Word bookmarks)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".html", ".htm"):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            return sorted(set(_LABEL_HTML.findall(text)))
+        if suffix == ".docx":
+            with zipfile.ZipFile(path) as archive:
+                xml = archive.read("word/document.xml").decode("utf-8", errors="replace")
+            return sorted(set(_LABEL_DOCX.findall(xml)))
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return []
+    return []
+
+
+def _register_lookup(entries: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Entries by table name; a label also matches an entry named ``<notebook>/<label>`` etc."""
+    lookup: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        name = str(entry.get("table", ""))
+        lookup[name] = entry
+        tail = re.split(r"[/:]", name)[-1]
+        lookup.setdefault(tail, entry)
+    return lookup
+
+
+def _entry_detail(entry: dict[str, Any]) -> str:
+    bits = [f"profile {entry.get('profile')}",
+            f"primary {entry.get('primary_suppressed', 0)}",
+            f"secondary {entry.get('secondary_suppressed', 0)}"]
+    if entry.get("k_achieved") is not None:
+        bits.append(f"k {entry.get('k_achieved')} (target {entry.get('k_target')})")
+    if entry.get("group_disclosures"):
+        bits.append(f"group disclosure: {len(entry['group_disclosures'])} row(s) "
+                    f"({'; '.join(entry.get('notes', []))})")
+    return ", ".join(bits)
+
+
+def check_outputs(outputs: Path, *, profile: str | None = None, register: Path | None = None,
+                  manifest: Path | None = None, synthetic: bool | None = None) -> list[CheckRow]:
+    """Run every check over ``outputs``; return the log rows (the CLI writes them)."""
+    prof = disclosure.get_profile(profile)
+    fingerprint = data_fingerprint(manifest)
+    is_synthetic = data_are_synthetic(manifest) if synthetic is None else synthetic
+    entries = disclosure.read_register(register)
+    lookup = _register_lookup(entries)
+    stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    rows: list[CheckRow] = []
+
+    def add(file: str, table: str, check: str, ok: bool | None, detail: str) -> None:
+        result = "n/a" if ok is None else ("pass" if ok else "fail")
+        rows.append(CheckRow(file, table, check, result, detail, prof.name, fingerprint,
+                             is_synthetic, stamp))
+
+    if not outputs.is_dir():
+        add(str(outputs), "", "outputs_folder", False, "output folder does not exist")
+        return rows
+    files = sorted(p for p in outputs.rglob("*") if p.is_file() and p.name != LOG_NAME
+                   and not any(part in SKIP_DIRS for part in p.relative_to(outputs).parts)
+                   and not p.name.startswith("."))
+    for path in files:
+        name = path.relative_to(outputs).as_posix()
+        suffix = path.suffix.lower()
+        scannable = suffix in identifiers.SCANNABLE_SUFFIXES
+        text = ""
+        if scannable:
+            try:
+                hits = identifiers.scan_file(path, display_name=name)
+                text = "\n".join(piece for _, piece in identifiers.iter_text(path))
+                add(name, "", "identifier_scan", not hits,
+                    "; ".join(f"{h.location}: {h.kind} {h.masked}" for h in hits[:20])
+                    + (f"; ... {len(hits) - 20} more" if len(hits) > 20 else "") if hits else "no identifiers found")
+            except identifiers.IdentifierScanError as exc:
+                add(name, "", "identifier_scan", False, str(exc))
+        else:
+            add(name, "", "identifier_scan", None, f"{suffix or 'no suffix'} files are not text; "
+                "check the figure's registered counts instead")
+        if suffix in DOCUMENT_SUFFIXES:
+            if is_synthetic:
+                found = "synthetic" in text.lower()
+                add(name, "", "synthetic_notice", found,
+                    "says the data are synthetic" if found else "no 'synthetic' notice in the text")
+            unresolved = sorted(set(_SHORTCODE.findall(text)))
+            add(name, "", "shortcodes", not unresolved,
+                "none unresolved" if not unresolved else "unresolved: " + ", ".join(unresolved[:10]))
+        for label in embedded_labels(path):
+            entry = lookup.get(label)
+            if entry is None:
+                if label.startswith("tbl-"):
+                    add(name, label, "disclosure", False,
+                        "table not in the disclosure register: pass it through analysis.outputs")
+                else:
+                    add(name, label, "disclosure", None, "no counts registered for this figure")
+                continue
+            ok = bool(entry.get("passed")) and entry.get("profile") == prof.name
+            detail = _entry_detail(entry)
+            if entry.get("profile") != prof.name:
+                detail = f"released under profile {entry.get('profile')}, checking {prof.name}; " + detail
+            add(name, label, "disclosure", ok, detail)
+    for entry in entries:
+        ok = bool(entry.get("passed")) and entry.get("profile") == prof.name
+        if not ok or entry.get("group_disclosures"):
+            add("(disclosure register)", str(entry.get("table")), "disclosure_register", ok,
+                _entry_detail(entry) + ("; " + "; ".join(entry.get("notes", [])) if entry.get("notes") else ""))
+    if entries:
+        add("(disclosure register)", "", "disclosure_register_summary",
+            all(bool(e.get("passed")) and e.get("profile") == prof.name for e in entries),
+            f"{len(entries)} table(s)/figure(s) released through analysis.outputs")
+    return rows
+
+
+def write_log(rows: Sequence[CheckRow], target: Path) -> None:
+    """Write the log CSV atomically (temporary file in the same folder, then replace)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(LOG_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(asdict(row))
+    handle, temporary = tempfile.mkstemp(prefix=".output-check-", suffix=".csv", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(buffer.getvalue())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def summary(rows: Sequence[CheckRow]) -> str:
+    """A readable summary: one line per failure, then the counts."""
+    failures = [r for r in rows if r.result == "fail"]
+    lines = [f"FAIL {r.file}{' [' + r.table + ']' if r.table else ''}: {r.check}: {r.detail}"
+             for r in failures]
+    files = len({r.file for r in rows})
+    lines.append(f"output check: {len(rows)} check(s) on {files} file(s); "
+                 f"{len(failures)} failed; profile {rows[0].profile if rows else '?'}; "
+                 f"data {rows[0].data_fingerprint if rows else '?'}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: check the outputs, write the log, print a summary, exit 1 on any failure."""
+    parser = argparse.ArgumentParser(prog="python -m analysis.output_check",
+                                     description="Check rendered outputs before release.")
+    parser.add_argument("--outputs", type=Path, default=paths.reports_output())
+    parser.add_argument("--profile", default=None, help="disclosure profile (default: "
+                        "$DISCLOSURE_PROFILE or the policy default)")
+    parser.add_argument("--register", type=Path, default=None,
+                        help="disclosure register (default: $DATA_DERIVED/disclosure_register.jsonl)")
+    parser.add_argument("--manifest", type=Path, default=None)
+    parser.add_argument("--synthetic", choices=("auto", "yes", "no"), default="auto")
+    args = parser.parse_args(argv)
+    synthetic = None if args.synthetic == "auto" else args.synthetic == "yes"
+    rows = check_outputs(args.outputs, profile=args.profile, register=args.register,
+                         manifest=args.manifest, synthetic=synthetic)
+    if args.outputs.is_dir():
+        write_log(rows, args.outputs / LOG_NAME)
+    print(summary(rows))
+    return 1 if any(r.result == "fail" for r in rows) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,360 @@
+"""The one gate every table and every figure's counts pass through on the way out of ``analysis/``.
+
+Three functions, fixed by ``analysis/CONTRACTS.md``:
+
+- :func:`release_table` for a displayed table of counts (sites or other groups in rows, count
+  columns as categories, optional ``Total`` row/column);
+- :func:`release_counts` for the long-format counts behind a figure (suppressed counts become
+  missing, with a boolean ``suppressed`` column so charts can draw a "suppressed" mark);
+- :func:`release_participant_level` for participant-level tables (framework matrix) that must
+  meet k-anonymity over their quasi-identifiers.
+
+The rules come from ``analysis/config/disclosure_policy.yml`` (profile by argument, else
+``$DISCLOSURE_PROFILE``, else ``study``); see :mod:`analysis.disclosure` for the algorithms.
+Each call appends what it did to the disclosure register, which the output check reads.
+Name tables and figure counts after the Quarto label of the cell that shows them (for example
+``name="tbl-placements-by-site"``) so the output check can match them to the rendered outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from analysis.disclosure import (
+    TOTAL_LABELS,
+    DisclosureError,
+    Policy,
+    RegisterEntry,
+    anonymise_participant_level,
+    get_profile,
+    group_disclosure_rows,
+    load_policy,
+    record,
+    redact_and_round,
+    suppress_matrix,
+)
+
+__all__ = [
+    "DisclosureError",
+    "disclosure_footnote",
+    "release_counts",
+    "release_participant_level",
+    "release_table",
+]
+
+
+def disclosure_footnote(profile: str | None = None) -> str:
+    """The sentence explaining the profile's markers, for a table or figure caption."""
+    return get_profile(profile).footnote
+
+
+def _check_counts(frame: pd.DataFrame, columns: Sequence[str], name: str) -> np.ndarray:
+    """Return the count columns as a float matrix, or raise naming table, row, column and rule."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DisclosureError(f"table {name!r}: count column(s) {missing} not in the table "
+                              f"(columns: {list(frame.columns)})")
+    matrix = np.zeros((len(frame), len(columns)))
+    for j, column in enumerate(columns):
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        for position, (label, raw, number) in enumerate(zip(frame.index, frame[column], numbers)):
+            if pd.isna(number) or number < 0 or float(number) != int(number):
+                raise DisclosureError(
+                    f"table {name!r}, row {label!r}, column {column!r}: value {raw!r} breaks "
+                    "the rule 'counts are whole numbers >= 0 with no gaps'"
+                )
+            matrix[position, j] = float(number)
+    return matrix
+
+
+def _total_row_mask(frame: pd.DataFrame, label_columns: Sequence[str]) -> np.ndarray:
+    """Rows whose label (in any label column, or the index) says Total/All."""
+    mask = np.zeros(len(frame), dtype=bool)
+    for column in label_columns:
+        mask |= frame[column].astype("string").str.strip().str.lower().isin(TOTAL_LABELS).fillna(False).to_numpy()
+    mask |= pd.Index(frame.index).astype("string").str.strip().str.lower().isin(TOTAL_LABELS)
+    return mask
+
+
+def _format(value: float) -> int:
+    return int(round(float(value)))
+
+
+def release_table(
+    table: pd.DataFrame,
+    *,
+    name: str,
+    count_columns: Sequence[str],
+    profile: str | None = None,
+    row_totals_published: bool | None = None,
+    percent: Literal["row", "column"] | None = None,
+    policy: Policy | None = None,
+) -> pd.DataFrame:
+    """Return the display-safe version of a table of counts (see module docstring).
+
+    ``count_columns`` hold counts (whole numbers >= 0); other columns are labels. A row labelled
+    Total/All and a count column named Total/All are recognised as margins, checked against the
+    cells, and released consistently. Margins are assumed to be published even when absent from
+    ``table`` (row totals only when there are two or more category columns; set
+    ``row_totals_published=False`` when the count columns do not add up to anything, e.g.
+    different waves of the same women).
+
+    ``study``: 1-4 become ``<5``, complementary cells ``[c]``, audited so no hidden count can be
+    worked out. ``tre-release``: <=7 become ``[REDACTED]``, the rest rounded to 5, totals summed
+    from the released counts. ``percent="row"|"column"`` adds ``<column> (%)`` columns computed
+    only from released counts. Records the decisions in the disclosure register.
+    """
+    out, entry = _release_table(table, name=name, count_columns=count_columns, profile=profile,
+                                row_totals_published=row_totals_published, percent=percent,
+                                policy=policy, kind="table")
+    record(entry)
+    return out
+
+
+def _release_table(
+    table: pd.DataFrame,
+    *,
+    name: str,
+    count_columns: Sequence[str],
+    profile: str | None,
+    row_totals_published: bool | None,
+    percent: Literal["row", "column"] | None,
+    policy: Policy | None,
+    kind: Literal["table", "figure_counts"],
+) -> tuple[pd.DataFrame, RegisterEntry]:
+    """Apply the profile to a table; return the released table and its (unrecorded) register entry."""
+    prof = get_profile(profile, policy)
+    pol = policy or load_policy()
+    count_columns = list(count_columns)
+    if not count_columns:
+        raise DisclosureError(f"table {name!r}: count_columns is empty")
+    label_columns = [c for c in table.columns if c not in count_columns]
+    total_rows = _total_row_mask(table, label_columns)
+    total_cols = [c for c in count_columns if str(c).strip().lower() in TOTAL_LABELS]
+    category_cols = [c for c in count_columns if c not in total_cols]
+    if len(total_cols) > 1:
+        raise DisclosureError(f"table {name!r}: more than one total column {total_cols}")
+    if total_rows.sum() > 1:
+        raise DisclosureError(f"table {name!r}: more than one total row")
+    all_values = _check_counts(table, count_columns, name)
+    body = table.loc[~total_rows]
+    interior = all_values[~total_rows][:, [count_columns.index(c) for c in category_cols]]
+    # Given margins must agree with the cells, or suppression would protect the wrong numbers.
+    if total_cols:
+        given = all_values[~total_rows][:, count_columns.index(total_cols[0])]
+        for label, have, want in zip(body.index, given, interior.sum(axis=1)):
+            if have != want:
+                raise DisclosureError(f"table {name!r}, row {label!r}, column {total_cols[0]!r}: "
+                                      f"total {have:g} is not the row sum {want:g}")
+    if total_rows.any():
+        given_row = all_values[total_rows][0]
+        sums = all_values[~total_rows].sum(axis=0)
+        for column, have, want in zip(count_columns, given_row, sums):
+            if have != want:
+                raise DisclosureError(f"table {name!r}, total row, column {column!r}: total "
+                                      f"{have:g} is not the column sum {want:g}")
+
+    row_margin = len(category_cols) >= 2 if row_totals_published is None else (
+        row_totals_published and len(category_cols) >= 2)
+    if total_cols:
+        row_margin = True
+    column_margin = interior.shape[0] >= 2 or bool(total_rows.any())
+    sensitive = pol.is_sensitive(name)
+    mode = prof.group_disclosure_sensitive if sensitive else prof.group_disclosure
+    groups = group_disclosure_rows(interior) if (row_margin and mode != "ignore") else []
+    hide_rows = groups if mode == "suppress" else []
+    labels_of = ([" | ".join(str(v) for v in row) for row in body[label_columns].itertuples(index=False)]
+                 if label_columns else [str(label) for label in body.index])
+    entry = RegisterEntry(table=name, kind=kind, profile=prof.name, passed=True,
+                          cells=int(interior.size))
+    if groups:
+        entry.group_disclosures = [
+            f"row {labels_of[i]!r}: only {category_cols[int(np.argmax(interior[i] > 0))]!r} non-zero"
+            for i in groups]
+        entry.notes.append(f"group disclosure {'suppressed' if hide_rows else 'flagged'}"
+                           f"{' (sensitive table)' if sensitive else ''}")
+
+    out = table.copy()
+    display: dict[tuple[int, str], object] = {}
+    body_positions = np.flatnonzero(~total_rows)
+    total_position = int(np.flatnonzero(total_rows)[0]) if total_rows.any() else None
+    if prof.method == "suppress":
+        result = suppress_matrix(interior, prof, row_margin=row_margin,
+                                 column_margin=column_margin, group_rows=hide_rows)
+        marker = {"primary": prof.primary_marker, "secondary": prof.secondary_marker}
+        n_cat = len(category_cols)
+        for i, position in enumerate(body_positions):
+            for j, column in enumerate(category_cols):
+                state = result.status[i, j]
+                display[(position, column)] = marker.get(state, _format(result.values[i, j]))
+            if total_cols:
+                state = result.status[i, n_cat] if row_margin else "shown"
+                display[(position, total_cols[0])] = marker.get(state, _format(interior[i].sum()))
+        if total_position is not None:
+            last = result.values.shape[0] - 1
+            for j, column in enumerate(category_cols):
+                state = result.status[last, j]
+                display[(total_position, column)] = marker.get(state, _format(result.values[last, j]))
+            if total_cols:
+                state = result.status[last, n_cat] if row_margin else "shown"
+                display[(total_position, total_cols[0])] = marker.get(state, _format(interior.sum()))
+        entry.primary_suppressed = result.primary
+        entry.secondary_suppressed = result.secondary
+        released_interior = np.where(result.status[: interior.shape[0], :n_cat] == "shown",
+                                     interior, np.nan)
+        row_denominator = np.where(
+            (result.status[: interior.shape[0], n_cat] == "shown") if row_margin else True,
+            interior.sum(axis=1), np.nan)
+        col_denominator = np.where(
+            (result.status[-1, :n_cat] == "shown") if column_margin else True,
+            interior.sum(axis=0), np.nan)
+    else:
+        released, redacted = redact_and_round(interior, prof, group_rows=hide_rows)
+        for i, position in enumerate(body_positions):
+            for j, column in enumerate(category_cols):
+                display[(position, column)] = (prof.primary_marker if redacted[i, j]
+                                               else _format(released[i, j]))
+            if total_cols:
+                display[(position, total_cols[0])] = (
+                    prof.primary_marker if redacted[i].all() and interior[i].sum() > 0
+                    else _format(np.nansum(released[i])))
+        if total_position is not None:
+            for j, column in enumerate(category_cols):
+                display[(total_position, column)] = _format(np.nansum(released[:, j]))
+            if total_cols:
+                display[(total_position, total_cols[0])] = _format(np.nansum(released))
+        entry.primary_suppressed = int(redacted.sum())
+        entry.rounded = True
+        entry.notes.append(f"counts rounded to nearest {prof.rounding_base}; totals from released counts")
+        released_interior = released
+        row_denominator = np.nansum(released, axis=1)
+        col_denominator = np.nansum(released, axis=0)
+
+    for column in count_columns:
+        values = [display.get((position, column)) for position in range(len(out))]
+        if all(isinstance(v, int) for v in values):
+            out[column] = pd.array(values, dtype="Int64")
+        else:
+            out[column] = pd.Series(values, index=out.index, dtype="object")
+    if percent is not None:
+        out = _add_percentages(out, body_positions, category_cols, released_interior,
+                               row_denominator if percent == "row" else col_denominator,
+                               percent, prof.secondary_marker)
+    return out, entry
+
+
+def _add_percentages(out: pd.DataFrame, body_positions: np.ndarray, category_cols: list[str],
+                     released: np.ndarray, denominator: np.ndarray, direction: str,
+                     marker: str) -> pd.DataFrame:
+    """Insert ``<column> (%)`` after each category column, from released counts only."""
+    out = out.copy()
+    for j, column in enumerate(category_cols):
+        shares: list[object] = [pd.NA] * len(out)
+        for i, position in enumerate(body_positions):
+            base = denominator[i] if direction == "row" else denominator[j]
+            count = released[i, j]
+            if np.isnan(count) or np.isnan(base):
+                shares[position] = marker
+            elif base == 0:
+                shares[position] = pd.NA
+            else:
+                shares[position] = round(100.0 * count / base, 1)
+        out.insert(out.columns.get_loc(column) + 1, f"{column} (%)",
+                   pd.Series(shares, index=out.index, dtype="object"))
+    return out
+
+
+def release_counts(
+    counts: pd.DataFrame,
+    *,
+    name: str,
+    count_column: str,
+    profile: str | None = None,
+    by: Sequence[str] | None = None,
+    policy: Policy | None = None,
+) -> pd.DataFrame:
+    """Make the counts behind a figure safe; same rows, plus a boolean ``suppressed`` column.
+
+    ``counts`` is long format: label columns plus ``count_column``. The labels are pivoted into a
+    two-way table (rows: ``by``, default the first label column; columns: the remaining labels)
+    and treated exactly as :func:`release_table` would, margins assumed known. Suppressed or
+    redacted counts become missing (``<NA>``); released counts are whole numbers (rounded to 5
+    under ``tre-release``).
+    """
+    prof = get_profile(profile, policy)
+    if count_column not in counts.columns:
+        raise DisclosureError(f"figure counts {name!r}: no column {count_column!r} "
+                              f"(columns: {list(counts.columns)})")
+    labels = [c for c in counts.columns if c != count_column and c != "suppressed"]
+    _check_counts(counts, [count_column], name)
+    if counts.duplicated(labels).any():
+        first = counts.index[counts.duplicated(labels)][0]
+        raise DisclosureError(f"figure counts {name!r}, row {first!r}: labels {labels} repeat "
+                              "(rule: one count per combination of labels)")
+    rows = list(by) if by is not None else labels[:1]
+    cols = [c for c in labels if c not in rows]
+    work = counts.reset_index(drop=True).copy()
+    row_key = work[rows].astype("string").agg(" | ".join, axis=1) if rows else pd.Series("all", index=work.index)
+    col_key = work[cols].astype("string").agg(" | ".join, axis=1) if cols else pd.Series("n", index=work.index)
+    wide = (pd.DataFrame({"_row": row_key, "_col": col_key, "_n": pd.to_numeric(work[count_column])})
+            .pivot(index="_row", columns="_col", values="_n").fillna(0))
+    col_names = [str(c) for c in wide.columns]
+    safe_wide = wide.copy()
+    safe_wide.columns = col_names
+    released, entry = _release_table(safe_wide.reset_index(), name=name, count_columns=col_names,
+                                     profile=prof.name, row_totals_published=None, percent=None,
+                                     policy=policy, kind="figure_counts")
+    released = released.set_index("_row")
+    out = counts.copy()
+    values = []
+    flags = []
+    for r, c in zip(row_key, col_key):
+        shown = released.loc[r, c]
+        if isinstance(shown, str):
+            values.append(pd.NA)
+            flags.append(True)
+        else:
+            values.append(int(shown))
+            flags.append(False)
+    out[count_column] = pd.array(values, dtype="Int64")
+    out["suppressed"] = pd.array(flags, dtype="bool")
+    record(entry)
+    return out
+
+
+def release_participant_level(
+    table: pd.DataFrame,
+    *,
+    name: str,
+    quasi_identifiers: Sequence[str],
+    k: int = 3,
+    profile: str | None = None,
+    id_column: str | None = None,
+    policy: Policy | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """Generalise quasi-identifiers until k-anonymity holds; return (table, achieved k).
+
+    Hierarchies from the policy: ethnicity -> broad group -> Any; age band -> wider band -> Any;
+    parity -> 0/1/2+ -> Any; site (and any other column) -> Any, site only as a last resort.
+    The target is the larger of ``k`` and the profile's ``k_anonymity``. ``id_column`` makes k
+    count distinct people when a person has several rows. If even "Any" everywhere cannot reach
+    the target (too few people), the fully generalised table is returned and the register
+    entry fails, so the output check stops the build.
+    """
+    prof = get_profile(profile, policy)
+    pol = policy or load_policy()
+    target = max(int(k), int(prof.k_anonymity))
+    out, achieved, levels = anonymise_participant_level(table, list(quasi_identifiers), k=target,
+                                                        policy=pol, id_column=id_column)
+    entry = RegisterEntry(table=name, kind="participant_level", profile=prof.name,
+                          passed=achieved >= target, cells=int(len(table)), k_target=target,
+                          k_achieved=achieved, generalised={c: int(v) for c, v in levels.items() if v})
+    if achieved < target:
+        entry.notes.append(f"k={achieved} below target {target} even fully generalised")
+    record(entry)
+    return out, achieved
+

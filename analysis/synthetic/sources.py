@@ -1,0 +1,157 @@
+"""The folder description files of the synthetic export: ``sources.yml`` and ``service_map.csv``.
+
+``sources.yml`` tells the cleaning stage which file is which and how each is kept, so that a real
+team's export needs only its own copy of these two files. Its format is documented in the
+comments written into it.
+"""
+
+from __future__ import annotations
+
+from analysis.synthetic.cohort import EVENT_LABELS, PLACEMENT_LABELS
+from analysis.synthetic.contacts import LOG_STYLES
+from analysis.synthetic.redcap_export import DAG_LABELS, DAG_NAMES
+
+
+def _q(value: str) -> str:
+    """Quote a string for YAML (single quotes, doubled inside)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def service_map_rows() -> list[list[str]]:
+    """(site, raw service name as written in that site's log, harmonised service code)."""
+    rows: list[list[str]] = []
+    for style in LOG_STYLES:
+        for code, raw in style.services.items():
+            rows.append([style.site, raw, code])
+        for code, variants in style.typos.items():
+            for raw in variants:
+                rows.append([style.site, raw, code])
+    return sorted(rows)
+
+
+def sources_yaml() -> str:
+    """Return the text of ``sources.yml`` for the synthetic export."""
+    lines = [
+        "# SYNTHETIC DATA - invented for software testing, not real people.",
+        "# sources.yml: which file of this export folder is which, and how each is kept.",
+        "# The cleaning stage (analysis/cleaning.py) reads only what is declared here, so a real",
+        "# export folder needs its own sources.yml and service_map.csv, not code changes.",
+        "# Per file: file, encoding (Python codec name), separator, header_row (1-based row of",
+        "# the column names; rows above it are titles), sheet (xlsx), columns (derived name ->",
+        "# column name as written in the file), date_format (strftime pattern, or excel_serial).",
+        "synthetic: true",
+        "study_id_pattern: '^SS-(EL|HD|GG|AA)-[0-9]{3,}$'",
+        "",
+        "redcap:",
+        "  dictionary: {file: SYNTHETIC_redcap_data_dictionary.csv, encoding: utf-8-sig}",
+        "  # export: raw (codes), label (labels), or auto (detected from the values)",
+        "  records: {file: SYNTHETIC_redcap_participants_raw.csv, encoding: utf-8-sig, export: auto}",
+        "  site_field: redcap_data_access_group",
+        "  sites:  # data access group, unique name or label -> site code",
+    ]
+    for site in DAG_NAMES:
+        lines.append(f"    {_q(DAG_NAMES[site])}: {site}")
+        lines.append(f"    {_q(DAG_LABELS[site])}: {site}")
+    lines += [
+        "  fields:  # derived column -> REDCap field",
+        "    study_id: record_id",
+        "    consent: consent",
+        "    consent_date: consent_date",
+        "    age_band: age_band",
+        "    ethnicity: ethnicity",
+        "    parity: parity",
+        "    previous_children_removed: prev_children_removed",
+        "    care_experienced: care_experienced",
+        "    substances: substances",
+        "    treatment: treatment",
+        "    housing: housing",
+        "    mental_health: mental_health",
+        "    domestic_abuse: domestic_abuse",
+        "    gestation_at_recruitment_weeks: gestation_weeks",
+        "    withdrawn: withdrawn",
+        "    withdrawal_type: withdrawal_type",
+        "    withdrawal_date: withdrawal_date",
+        "  waves:  # wave -> interview status and date fields",
+    ]
+    for wave in range(1, 6):
+        lines.append(f"    {wave}: {{status: w{wave}_status, date: w{wave}_date}}")
+    lines += [
+        "  values:  # choice label -> code used in the derived tables (other labels pass through)",
+        "    treatment: {'Methadone': methadone, 'Buprenorphine': buprenorphine, 'None': none}",
+        "    wave_status: {'Completed': completed, 'Missed': missed}",
+        "    withdrawal_type: {'Withdrew consent': withdrawn, 'Lost to follow-up': lost_to_follow_up}",
+        "",
+        "key_events:",
+        "  file: SYNTHETIC_key_events.csv",
+        "  encoding: utf-8",
+        "  separator: ','",
+        "  header_row: 1",
+        "  date_format: '%d/%m/%Y'",
+        "  columns: {study_id: 'Study ID', event: 'Event', date: 'Date', detail: 'Detail'}",
+        "  events:  # value in the Event column -> event code",
+    ]
+    for code, label in EVENT_LABELS.items():
+        lines.append(f"    {_q(label)}: {code}")
+    lines.append("  placements:  # Detail of a 'Placement change' -> placement code")
+    for code, label in PLACEMENT_LABELS.items():
+        lines.append(f"    {_q(label)}: {code}")
+    lines += ["", "contact_logs:"]
+    for style in LOG_STYLES:
+        lines.append(f"  - site: {style.site}")
+        lines.append(f"    file: {style.file}")
+        lines.append(f"    format: {style.kind}")
+        if style.kind == "xlsx":
+            lines.append("    sheet: Contacts")
+        else:
+            lines.append(f"    encoding: {style.encoding}")
+            lines.append(f"    separator: {_q(style.separator)}")
+        lines.append(f"    header_row: {style.header_row}")
+        date_format = "%d-%b-%y" if style.date_format == "d-Mon-yy" else style.date_format
+        lines.append(f"    date_format: {_q(date_format)}")
+        columns = ", ".join(f"{key}: {_q(style.columns[key])}"
+                            for key in ("study_id", "date", "service", "mode")
+                            if key in style.columns)
+        lines.append(f"    columns: {{{columns}}}")
+        if style.modes:
+            modes = ", ".join(f"{_q(raw)}: {code}" for code, raw in style.modes.items())
+            lines.append(f"    modes: {{{modes}}}")
+        if style.total_row:
+            lines.append("    junk_rows: '(?i)^\\s*total'  # rows whose first cell matches are dropped")
+    lines += [
+        "",
+        "service_map: {file: service_map.csv, encoding: utf-8}",
+        "",
+        "codebook:",
+        "  file: SYNTHETIC_codebook.csv",
+        "  encoding: utf-8",
+        "  columns: {code: 'Code', description: 'Description', colour: 'Colour'}",
+        "  path_separator: '\\'",
+        "",
+        "segments:",
+        "  file: SYNTHETIC_coded_segments.csv",
+        "  encoding: utf-8",
+        "  columns: {document: 'Document', code: 'Code', start: 'Start', end: 'End',"
+        " text: 'Coded text', coder: 'Coder'}",
+        "  document_pattern: '^(?P<study_id>.+)_W(?P<wave>[1-5])$'",
+        "",
+        "professional_segments:",
+        "  file: SYNTHETIC_professional_segments.csv",
+        "  encoding: utf-8",
+        "  columns: {document: 'Document', code: 'Code', start: 'Start', end: 'End',"
+        " text: 'Coded text', coder: 'Coder'}",
+        "  document_pattern: '^(FG|PI)-[A-Z]{2}-[0-9]+$'",
+        "",
+        "professionals:",
+        "  file: SYNTHETIC_professionals.csv",
+        "  encoding: utf-8",
+        "  columns: {prof_id: prof_id, site: site, role: role, service: service,"
+        " data_collection: data_collection, document: document}",
+        "",
+        "transcripts:",
+        "  folder: transcripts",
+        "  encoding: utf-8",
+        "  # a line starting with a professional's ID names the speaker of focus-group segments",
+        "  speaker_pattern: '^(?P<speaker>PR-[A-Z]{2}-[0-9]+) \\('",
+        "",
+    ]
+    return "\n".join(lines)

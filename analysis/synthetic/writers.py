@@ -1,0 +1,86 @@
+"""Byte-stable writers: the same rows always give the same file bytes.
+
+CSV via the standard ``csv`` module (explicit separator, quoting and line ending), XLSX via
+openpyxl with pinned document properties and the zip container rewritten with fixed timestamps
+and order (openpyxl stamps the current time into both), JSON with sorted keys.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.writer.excel import ExcelWriter
+
+FIXED_TIME = dt.datetime(2024, 9, 30, 0, 0, 0)
+"""Creation and modification time written into every XLSX (the findings-event date)."""
+
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence], line_end: str = "\n") -> str:
+    """Return CSV text (comma separated, minimal quoting)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=line_end)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence],
+              encoding: str = "utf-8", line_end: str = "\n") -> None:
+    """Write a CSV file deterministically."""
+    Path(path).write_bytes(csv_text(header, rows, line_end).encode(encoding))
+
+
+def stable_zip(data: bytes) -> bytes:
+    """Rewrite a zip archive with fixed member timestamps and attributes (same order)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            member = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.external_attr = 0o600 << 16
+            target.writestr(member, source.read(info.filename))
+    return out.getvalue()
+
+
+def xlsx_bytes(sheet_title: str, title: str | None, header: Sequence[str],
+               rows: Iterable[Sequence]) -> bytes:
+    """Return the bytes of a one-sheet workbook: optional bold title row, then header and rows.
+
+    An empty row (``[]``) is written as an empty spreadsheet row.
+    """
+    workbook = Workbook(write_only=True)
+    workbook.properties.creator = "SYNTHETIC data generator"
+    workbook.properties.title = "SYNTHETIC DATA"
+    workbook.properties.created = FIXED_TIME
+    workbook.properties.modified = FIXED_TIME
+    workbook.properties.lastModifiedBy = "SYNTHETIC data generator"
+    sheet = workbook.create_sheet(sheet_title)
+    if title is not None:
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font = Font(bold=True)
+        sheet.append([cell])
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append(list(row))
+    buffer = io.BytesIO()
+    # Not workbook.save(): it stamps the current time into the document properties.
+    archive = zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+    ExcelWriter(workbook, archive).save()
+    return stable_zip(buffer.getvalue())
+
+
+def json_bytes(value: object) -> bytes:
+    """Return pretty, key-sorted JSON with a final newline."""
+    return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
