@@ -30,7 +30,6 @@ ENGINE     ?= auto
 # Number of individual journey maps per site notebook (empty = every woman).
 MAX_JOURNEY_MAPS ?=
 REVEALJS_VERSION := 5.2.1
-QUARTO_VERSION   := 1.8.27
 
 export PYTHONHASHSEED := 0
 export DATA_RAW
@@ -152,7 +151,7 @@ $(SETUP_STAMP): requirements.txt
 	@$(PY) -c 'import pandas, papermill, altair, vl_convert, pypandoc, typst' \
 	  || { echo "setup: the pinned requirements did not install (see pip's messages above)"; exit 1; }
 	@$(PY) -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "stepping_stones.pth").write_text("$(CURDIR)\n")'
-	@$(PY) -m analysis.environment setup --revealjs $(REVEALJS_VERSION) --quarto $(QUARTO_VERSION)
+	@$(PY) -m analysis.environment setup --revealjs $(REVEALJS_VERSION)
 	@touch $@
 
 # ---------------------------------------------------------------- data

@@ -204,15 +204,10 @@ def _xlsx_records(path: Path, spec: Mapping, file: str) -> list[tuple[int, list[
             raise DataValidationError(file, None, None, "sheet present",
                                       f"no sheet {sheet_name!r}; sheets: {workbook.sheetnames}")
         records = []
-        for row in workbook[sheet_name].iter_rows():
-            cells = [c for c in row if getattr(c, "row", None) is not None]
-            if not cells:
-                continue
-            number = cells[0].row
-            values = [""] * (max(c.column for c in cells))
-            for c in cells:
-                values[c.column - 1] = _cell_text(c.value)
-            records.append((number, values))
+        # values_only: no cell objects; read-only mode yields empty tuples for missing rows,
+        # so counting from 1 gives spreadsheet row numbers.
+        for number, values in enumerate(workbook[sheet_name].iter_rows(values_only=True), 1):
+            records.append((number, [_cell_text(v) for v in values]))
         return records
     finally:
         workbook.close()
@@ -505,20 +500,22 @@ def _weeks(dates: pd.Series, study_ids: pd.Series, birth: pd.Series) -> pd.Serie
 
 
 def _placements(events: pd.DataFrame) -> pd.DataFrame:
+    """The baby's placements as intervals [from_week, to_week) from placement-change events.
+
+    A change to the placement the baby is already in (a repeated entry) is ignored; the last
+    placement is open (``to_week`` missing).
+    """
     changes = events.loc[events["event"] == "placement_change"].sort_values(
         ["study_id", "week_rel_birth", "_row"], kind="mergesort")
-    rows = []
-    for study_id, group in changes.groupby("study_id", sort=True):
-        last = None
-        for record in group.to_dict("records"):
-            if record["detail"] == last:
-                continue  # a repeated entry of the same placement
-            rows.append({"study_id": study_id, "site": record["site"],
-                         "placement": record["detail"], "from_week": record["week_rel_birth"],
-                         "_row": record["_row"], "_file": record["_file"]})
-            last = record["detail"]
-    frame = pd.DataFrame(rows, columns=["study_id", "site", "placement", "from_week", "_row",
-                                        "_file"])
+    repeated = (changes["study_id"] == changes["study_id"].shift()) & (
+        changes["detail"] == changes["detail"].shift())
+    changes = changes.loc[~repeated]
+    frame = pd.DataFrame({
+        "study_id": changes["study_id"].to_numpy(), "site": changes["site"].to_numpy(),
+        "placement": changes["detail"].to_numpy(),
+        "from_week": changes["week_rel_birth"].to_numpy(),
+        "_row": changes["_row"].to_numpy(), "_file": changes["_file"].to_numpy(),
+    })
     frame["to_week"] = frame.groupby("study_id")["from_week"].shift(-1)
     return frame
 
@@ -542,9 +539,8 @@ def _interviews(women: pd.DataFrame, waves: dict, birth: pd.Series,
         records.append(frame.loc[recruited])
     frame = pd.concat(records, ignore_index=True)
     frame = frame.sort_values(["study_id", "wave"], kind="mergesort").reset_index(drop=True)
-    later_recorded = (frame.assign(_has=frame["status"].notna())
-                      .groupby("study_id")["_has"]
-                      .transform(lambda s: s[::-1].cummax()[::-1].shift(-1, fill_value=False)))
+    last_recorded = frame.loc[frame["status"].notna()].groupby("study_id")["wave"].max()
+    later_recorded = frame["wave"] < frame["study_id"].map(last_recorded).fillna(0)
     blank = frame["status"].isna()
     ended = frame["_withdrawal"].notna()
     frame.loc[blank & ended & (frame["_withdrawal"] == "withdrawn"), "status"] = "withdrawn"

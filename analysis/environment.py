@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from analysis.paths import PROJECT_ROOT
+from analysis.render.quarto import QUARTO_VERSION
 
 REVEALJS_DIR: Path = PROJECT_ROOT / "node_modules" / "reveal.js"
 """Where setup installs reveal.js (from the npm registry) for self-contained offline slides."""
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     setup = sub.add_parser("setup", help="reveal.js, Quarto detection, git hooks")
     setup.add_argument("--revealjs", required=True, help="reveal.js version to install from npm")
-    setup.add_argument("--quarto", required=True, help="the Quarto version the project pins")
+    setup.add_argument("--quarto", default=QUARTO_VERSION, help="the Quarto version the project pins")
     sub.add_parser("system-test-deps", help="install chromium, poppler-utils, LibreOffice if missing")
     args = parser.parse_args(argv)
     if args.command == "setup":

@@ -87,7 +87,7 @@ def test_html_resolves_shortcodes_captions_and_references(report: dict[str, Path
     assert "SPEAKER-NOTE-MARKER" not in text  # notes only in slides
     assert "HTML-ONLY-MARKER" in text and "EXTRA-MARKER" in text  # conditional content
     assert "(Fixture and Example 2024)" in text  # citeproc citation and bibliography
-    assert "A synthetic reference for renderer tests" in text
+    assert "A Synthetic Reference for Renderer Tests" in text  # default CSL title case
     assert SYNTHETIC_NOTICE in text
     for leftover in ("{{<", "?@", "@fig-", "@tbl-"):
         assert leftover not in text

@@ -65,9 +65,9 @@ def test_block_shortcode_inside_a_paragraph_and_bad_embed(tmp_path: Path) -> Non
     assert ("crossref-unresolved", 9) in found and len([r for r in found if r[1] == 9]) == 1
     assert ("figure-alt", 11) in found
     assert ("div-class", 13) in found
-    assert ("conditional", 16) in found
-    assert ("conditional", 19) in found
-    assert not [rule for rule in found if rule[1] == 22]
+    assert ("conditional", 17) in found
+    assert ("conditional", 20) in found
+    assert not [rule for rule in found if rule[1] == 23]
 
 
 def test_code_blocks_are_not_checked_as_prose(tmp_path: Path) -> None:

@@ -65,3 +65,9 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     commands = [line.strip() for line in ci.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     assert commands[-1] == "make test"
     assert "make test" in (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_quarto_pin_is_the_same_everywhere() -> None:
+    from analysis.render.quarto import QUARTO_VERSION
+
+    assert f"quarto={QUARTO_VERSION}" in (PROJECT_ROOT / "environment.yml").read_text(encoding="utf-8")

@@ -19,15 +19,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import groupby
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape, quoteattr
 
 import pandas as pd
-from lxml import etree
 
 from analysis.qda.errors import DataValidationError, QdaError, QdaWarning
 from analysis.qda.guids import stable_guid
 from analysis.qda.mapping import document_role
 from analysis.qda.model import CODE_PATH_SEPARATOR, CODEBOOK_COLUMNS, SEGMENT_COLUMNS
-from analysis.qda.schema import NS_CODEBOOK, NS_PROJECT, load_schema, serialise
+from analysis.qda.schema import NS_CODEBOOK, NS_PROJECT, DocumentKind, load_schema, parse_xml
 
 DEFAULT_ORIGIN = "Stepping Stones synthetic generator"
 """``origin`` attribute written by default (the exporting tool, as REFI-QDA asks)."""
@@ -87,36 +87,65 @@ def _check_codebook(codebook: pd.DataFrame, name: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _code_elements(
-    rows: list[dict[str, Any]], namespace: str, not_codable: set[str]
-) -> etree._Element:
-    """Build ``<Codes>`` with nested ``<Code>`` elements from checked codebook rows."""
-    codes = etree.Element(f"{{{namespace}}}Codes")
-    by_path: dict[str, etree._Element] = {}
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_safe(text: str) -> str:
+    """Drop characters XML 1.0 cannot hold (control characters other than tab and line ends)."""
+    return _NOT_XML.sub("", text)
+
+
+def _attributes(**attributes: str | None) -> str:
+    """Render attributes in the given order (``None`` left out), quoted and escaped."""
+    return "".join(f" {key}={quoteattr(_xml_safe(value))}"
+                   for key, value in attributes.items() if value is not None)
+
+
+def _text(text: str) -> str:
+    """Escape element text (``\r`` kept as a character reference so parsers keep it)."""
+    return escape(_xml_safe(text), {"\r": "&#13;"})
+
+
+def _code_lines(rows: list[dict[str, Any]], not_codable: set[str], depth: int) -> list[str]:
+    """Render checked codebook rows as nested ``<Code>`` lines (children under their parent)."""
+    children: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
+        children.setdefault(row["path"].rpartition(CODE_PATH_SEPARATOR)[0], []).append(row)
+    lines: list[str] = []
+
+    def emit(row: dict[str, Any], level: int) -> None:
         path = row["path"]
-        parent_path, _, name = path.rpartition(CODE_PATH_SEPARATOR)
-        parent = by_path[parent_path] if parent_path else codes
-        code = etree.SubElement(parent, f"{{{namespace}}}Code", {
-            "guid": stable_guid("code", path), "name": name,
-            "isCodable": "false" if (not row["codable"] or path in not_codable) else "true",
-        })
-        if row["colour"]:
-            code.set("color", row["colour"])
+        pad = "  " * level
+        attributes = _attributes(
+            guid=stable_guid("code", path), name=path.rpartition(CODE_PATH_SEPARATOR)[2],
+            isCodable="false" if (not row["codable"] or path in not_codable) else "true",
+            color=row["colour"] or None)
+        kids = children.get(path, [])
+        if not kids and not row["description"]:
+            lines.append(f"{pad}<Code{attributes}/>")
+            return
+        lines.append(f"{pad}<Code{attributes}>")
         if row["description"]:
-            etree.SubElement(code, f"{{{namespace}}}Description").text = row["description"]
-        by_path[path] = code
-    return codes
+            lines.append(f"{pad}  <Description>{_text(row['description'])}</Description>")
+        for kid in kids:
+            emit(kid, level + 1)
+        lines.append(f"{pad}</Code>")
+
+    for row in children.get("", []):
+        emit(row, depth)
+    return lines
 
 
-def _validated(root: etree._Element, kind: str, what: str) -> bytes:
-    """Check *root* against the REFI-QDA schema for *kind*, then serialise it."""
-    schema = load_schema("project" if kind == "project" else "codebook")
+def _validated(lines: list[str], kind: DocumentKind, what: str) -> bytes:
+    """Join XML *lines*, parse them and check them against the REFI-QDA schema for *kind*."""
+    data = "\n".join(['<?xml version="1.0" encoding="UTF-8"?>', *lines, ""]).encode("utf-8")
+    root = parse_xml(data, what)
+    schema = load_schema(kind)
     if not schema.validate(root):
         entry = schema.error_log[0]
-        raise QdaError(what, entry.path, None, "written file does not match the schema",
+        raise QdaError(what, None, entry.line, "written file does not match the schema",
                        entry.message)
-    return serialise(root)
+    return data
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -142,14 +171,13 @@ def codebook_qdc_bytes(
         origin: the ``origin`` attribute.
         not_codable: code paths to mark ``isCodable="false"`` (others are codable).
     """
-    root = etree.Element(f"{{{NS_CODEBOOK}}}CodeBook", nsmap={None: NS_CODEBOOK})
-    root.set("origin", origin)
     rows = _check_codebook(codebook, "codebook")
     if not rows:
         raise DataValidationError("codebook", None, "Code", "at least one code",
                                   "a .qdc must hold at least one code")
-    root.append(_code_elements(rows, NS_CODEBOOK, set(not_codable)))
-    return _validated(root, "codebook", "codebook (.qdc)")
+    lines = [f"<CodeBook{_attributes(xmlns=NS_CODEBOOK, origin=origin)}>", "  <Codes>",
+             *_code_lines(rows, set(not_codable), 2), "  </Codes>", "</CodeBook>"]
+    return _validated(lines, "codebook", "codebook (.qdc)")
 
 
 def write_qdc(
@@ -206,11 +234,40 @@ _VARIABLES = (("role", "Text"), ("study_id", "Text"), ("wave", "Integer"))
 _VARIABLE_GUIDS = {variable: stable_guid("variable", variable) for variable, _ in _VARIABLES}
 
 
-def _value(parent: etree._Element, variable: str, kind: str, value: str) -> None:
-    """Append a ``<VariableValue>`` for *variable* to *parent*."""
-    node = etree.SubElement(parent, f"{{{NS_PROJECT}}}VariableValue")
-    etree.SubElement(node, f"{{{NS_PROJECT}}}VariableRef", targetGUID=_VARIABLE_GUIDS[variable])
-    etree.SubElement(node, f"{{{NS_PROJECT}}}{kind}Value").text = value
+def _value_lines(variable: str, kind: str, value: str, pad: str) -> list[str]:
+    """Render a ``<VariableValue>`` of *variable*."""
+    return [f"{pad}<VariableValue>",
+            f'{pad}  <VariableRef targetGUID="{_VARIABLE_GUIDS[variable]}"/>',
+            f"{pad}  <{kind}Value>{_text(value)}</{kind}Value>",
+            f"{pad}</VariableValue>"]
+
+
+def _selection_lines(
+    document: str, text: str, rows: list[tuple[int, int, str, str]],
+    code_guids: Mapping[str, str], user_guids: Mapping[str, str],
+) -> list[str]:
+    """Render one source's selections: one per (Start, End), a Coding per segment row."""
+    lines: list[str] = []
+    for (start, end), group in groupby(rows, key=lambda row: (row[0], row[1])):
+        selection_rows = list(group)
+        coders = {coder for *_, coder in selection_rows}
+        shared = user_guids[next(iter(coders))] if len(coders) == 1 and "" not in coders \
+            else None
+        lines.append("      <PlainTextSelection" + _attributes(
+            guid=stable_guid("selection", document, start, end), name=text[start:end],
+            startPosition=str(start), endPosition=str(end), creatingUser=shared) + ">")
+        occurrences: dict[tuple[str, str], int] = {}
+        for *_, code, coder in selection_rows:
+            occurrence = occurrences.get((code, coder), 0)
+            occurrences[(code, coder)] = occurrence + 1
+            coding = _attributes(
+                guid=stable_guid("coding", document, start, end, code, coder, occurrence),
+                creatingUser=user_guids[coder] if coder else None)
+            lines += [f"        <Coding{coding}>",
+                      f'          <CodeRef targetGUID="{code_guids[code]}"/>',
+                      "        </Coding>"]
+        lines.append("      </PlainTextSelection>")
+    return lines
 
 
 def project_qdpx_entries(
@@ -230,79 +287,65 @@ def project_qdpx_entries(
         list(segments_frames)
     code_rows = _check_codebook(codebook, "codebook")
     segments = _check_segments(frames, transcripts, {row["path"] for row in code_rows})
-    p = f"{{{NS_PROJECT}}}"
-    root = etree.Element(f"{p}Project", nsmap={None: NS_PROJECT})
-    root.set("name", project_name)
-    root.set("origin", origin)
+    lines = [f"<Project{_attributes(xmlns=NS_PROJECT, name=project_name, origin=origin)}>"]
     coders = sorted(set(segments["Coder"]) - {""})
+    user_guids = {coder: stable_guid("user", coder) for coder in coders}
     if coders:
-        users = etree.SubElement(root, f"{p}Users")
-        for coder in coders:
-            etree.SubElement(users, f"{p}User", guid=stable_guid("user", coder), name=coder)
+        lines += ["  <Users>",
+                  *(f"    <User{_attributes(guid=user_guids[c], name=c)}/>" for c in coders),
+                  "  </Users>"]
     if code_rows:
-        etree.SubElement(root, f"{p}CodeBook").append(_code_elements(code_rows, NS_PROJECT, set()))
+        lines += ["  <CodeBook>", "    <Codes>", *_code_lines(code_rows, set(), 3),
+                  "    </Codes>", "  </CodeBook>"]
     documents = sorted(transcripts)
     roles = {document: document_role(document) for document in documents}
     if documents:
-        variables = etree.SubElement(root, f"{p}Variables")
-        for variable, kind in _VARIABLES:
-            etree.SubElement(variables, f"{p}Variable", guid=stable_guid("variable", variable),
-                             name=variable, typeOfVariable=kind)
+        lines += ["  <Variables>", *(
+            f"    <Variable{_attributes(guid=_VARIABLE_GUIDS[v], name=v, typeOfVariable=k)}/>"
+            for v, k in _VARIABLES), "  </Variables>"]
     women: dict[str, list[str]] = {}
     for document in documents:
-        if roles[document] is not None and roles[document][0] == "woman":
-            women.setdefault(roles[document][1], []).append(document)
+        role = roles[document]
+        if role is not None and role[0] == "woman":
+            women.setdefault(role[1], []).append(document)
     if women:
-        cases = etree.SubElement(root, f"{p}Cases")
+        lines.append("  <Cases>")
         for study_id in sorted(women):
-            case = etree.SubElement(cases, f"{p}Case", guid=stable_guid("case", study_id),
-                                    name=study_id)
-            for document in women[study_id]:
-                etree.SubElement(case, f"{p}SourceRef", targetGUID=stable_guid("source", document))
-    entries: dict[str, bytes] = {}
+            case = _attributes(guid=stable_guid("case", study_id), name=study_id)
+            lines.append(f"    <Case{case}>")
+            lines += [f'      <SourceRef targetGUID="{stable_guid("source", document)}"/>'
+                      for document in women[study_id]]
+            lines.append("    </Case>")
+        lines.append("  </Cases>")
     ordered = segments.sort_values(["Document", "Start", "End", "Code", "Coder"], kind="stable")
     rows_by_document: dict[str, list[tuple[int, int, str, str]]] = {}
     for document, start, end, code, coder in ordered[
             ["Document", "Start", "End", "Code", "Coder"]].itertuples(index=False, name=None):
         rows_by_document.setdefault(document, []).append((int(start), int(end), code, coder))
     code_guids = {row["path"]: stable_guid("code", row["path"]) for row in code_rows}
-    user_guids = {coder: stable_guid("user", coder) for coder in coders}
+    entries: dict[str, bytes] = {}
     if documents:
-        sources = etree.SubElement(root, f"{p}Sources")
+        lines.append("  <Sources>")
     for document in documents:
         source_guid = stable_guid("source", document)
         entries[f"sources/{source_guid}.txt"] = transcripts[document].encode("utf-8")
-        source = etree.SubElement(sources, f"{p}TextSource", guid=source_guid, name=document,
-                                  plainTextPath=f"internal://{source_guid}.txt")
-        for (start, end), group in groupby(rows_by_document.get(document, []),
-                                           key=lambda row: (row[0], row[1])):
-            selection_rows = list(group)
-            selection = etree.SubElement(
-                source, f"{p}PlainTextSelection",
-                guid=stable_guid("selection", document, start, end),
-                name=transcripts[document][start:end], startPosition=str(start),
-                endPosition=str(end))
-            selection_coders = {coder for *_, coder in selection_rows}
-            if len(selection_coders) == 1 and "" not in selection_coders:
-                selection.set("creatingUser", user_guids[selection_coders.pop()])
-            occurrences: dict[tuple[str, str], int] = {}
-            for *_, code, coder in selection_rows:
-                occurrence = occurrences.get((code, coder), 0)
-                occurrences[(code, coder)] = occurrence + 1
-                coding = etree.SubElement(selection, f"{p}Coding", guid=stable_guid(
-                    "coding", document, start, end, code, coder, occurrence))
-                if coder:
-                    coding.set("creatingUser", user_guids[coder])
-                etree.SubElement(coding, f"{p}CodeRef", targetGUID=code_guids[code])
+        lines.append("    <TextSource" + _attributes(
+            guid=source_guid, name=document, plainTextPath=f"internal://{source_guid}.txt") + ">")
+        lines += _selection_lines(document, transcripts[document],
+                                  rows_by_document.get(document, []), code_guids, user_guids)
         role = roles[document]
         if role is not None:
-            _value(source, "role", "Text", role[0])
+            lines += _value_lines("role", "Text", role[0], "      ")
             if role[0] == "woman":
-                _value(source, "study_id", "Text", role[1])
-                _value(source, "wave", "Integer", str(role[2]))
+                lines += _value_lines("study_id", "Text", role[1], "      ")
+                lines += _value_lines("wave", "Integer", str(role[2]), "      ")
+        lines.append("    </TextSource>")
+    if documents:
+        lines.append("  </Sources>")
     if description:
-        etree.SubElement(root, f"{p}Description").text = description
-    entries["project.qde"] = _validated(root, "project", "project (.qde)")
+        lines.append(f"  <Description>{_text(description)}</Description>")
+    lines.append("</Project>")
+    entries["project.qde"] = _validated(lines, "project", "project (.qde)")
     return entries
 
 

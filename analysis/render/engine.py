@@ -65,10 +65,11 @@ OUTPUT_NAMES: dict[str, str] = {
     "html": "{stem}.html",
     "docx": "{stem}.docx",
     "pdf": "{stem}.pdf",
-    "revealjs": "{stem}-slides.html",
+    "revealjs": "{stem}.html",
     "pptx": "{stem}.pptx",
 }
-"""Output file name per format; slides get their own name so html and revealjs can coexist."""
+"""Output file name per format. A source rendered to both html and revealjs in one call gets
+``{stem}-slides.html`` for the deck, so the two never overwrite each other."""
 
 INTERNAL_METADATA = frozenset({"format", "project", "toc", "toc-depth", "synthetic-notice"})
 
@@ -381,7 +382,10 @@ def render(
                 _, footer = footer_text(merged, project.variables)
                 alt_texts = {}
             _finish(made, output, source_path, footer, alt_texts)
-            final = target_dir / OUTPUT_NAMES[output].format(stem=source_path.stem)
+            name = OUTPUT_NAMES[output]
+            if output == "revealjs" and "html" in formats:
+                name = "{stem}-slides.html"
+            final = target_dir / name.format(stem=source_path.stem)
             os.replace(made, final)  # same folder tree, so the move is atomic
             results.append(RenderedOutput(output, final, chosen))
             print(f"render: wrote {final}", file=sys.stderr)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from analysis.render.errors import RenderError
 
-QUARTO_VERSION = "1.8.25"
+QUARTO_VERSION = "1.8.27"
 """The Quarto release the report sources are written and tested against."""
 
 QUARTO_TARGETS: dict[str, str] = {

@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.writer.excel import ExcelWriter
 
@@ -60,20 +59,22 @@ def xlsx_bytes(sheet_title: str, title: str | None, header: Sequence[str],
 
     An empty row (``[]``) is written as an empty spreadsheet row.
     """
-    workbook = Workbook(write_only=True)
+    # A normal (not write-only) workbook, like one saved by Excel: shared strings and a
+    # <dimension> element, so readers need not scan the whole sheet to size it.
+    workbook = Workbook()
     workbook.properties.creator = "SYNTHETIC data generator"
     workbook.properties.title = "SYNTHETIC DATA"
     workbook.properties.created = FIXED_TIME
     workbook.properties.modified = FIXED_TIME
     workbook.properties.lastModifiedBy = "SYNTHETIC data generator"
-    sheet = workbook.create_sheet(sheet_title)
+    sheet = workbook.active
+    sheet.title = sheet_title
     if title is not None:
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = Font(bold=True)
-        sheet.append([cell])
+        sheet.append([title])
+        sheet.cell(row=1, column=1).font = Font(bold=True)
     sheet.append(list(header))
     for row in rows:
-        sheet.append(list(row))
+        sheet.append(list(row) if row else [None])
     buffer = io.BytesIO()
     # Not workbook.save(): it stamps the current time into the document properties.
     archive = zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True)

@@ -31,6 +31,7 @@ local options = {
 local numbers = {}
 local counters = { fig = 0, tbl = 0 }
 local vega_views = 0
+local document_meta = nil
 
 local CALLOUT_TITLES = {
   note = "Note",
@@ -272,8 +273,6 @@ local FORMAT_ALIASES = {
   pdf = { pdf = true },
   typst = { pdf = true },
 }
-local document_meta = nil
-
 local function format_matches(name)
   local formats = FORMAT_ALIASES[name]
   return formats ~= nil and formats[output_format] == true
@@ -282,10 +281,11 @@ end
 local function meta_true(key)
   local value = document_meta
   for part in key:gmatch("[^.]+") do
-    if type(value) ~= "table" then
+    local ok, item = pcall(function() return value[part] end)
+    if not ok or item == nil then
       return false
     end
-    value = value[part]
+    value = item
   end
   if value == nil then
     return false
