@@ -14,7 +14,8 @@ Two profiles ship:
     holds exactly one suppressed cell), then an exact audit that solves small integer programs
     (scipy's HiGHS) for the range an intruder could deduce for every small count, given
     everything published *and* what the markers say (``<5`` = 1..4; ``[c]`` = 0 or at least 5).
-    A small count is safe only when the intruder's range is still the whole 1..4.
+    A small count is safe only when the intruder's range still holds at least ``min_range``
+    whole numbers (policy; 3 by default, e.g. "1 to 3"; 4 demands the whole 1..4).
 ``tre-release``
     The OpenSAFELY / NHS England rule: any count of 7 or fewer redacted (``[REDACTED]``), all
     other counts rounded to the nearest 5, totals recomputed from the rounded released counts
@@ -83,6 +84,7 @@ class Profile:
     group_disclosure_sensitive: Literal["ignore", "flag", "suppress"]
     k_anonymity: int
     footnote: str
+    min_range: int = 3
 
     def is_unsafe(self, value: float) -> bool:
         """Whether a single count is primary-unsafe under this profile."""
@@ -159,6 +161,7 @@ def load_policy(path: Path | str | None = None) -> Policy:
             group_disclosure_sensitive=spec["group_disclosure_sensitive"],
             k_anonymity=spec["k_anonymity"],
             footnote=" ".join(spec["footnote"].split()),
+            min_range=int(spec.get("min_range", 3)),
         )
     default = raw.get("default_profile", "study")
     if default not in profiles:
@@ -263,12 +266,16 @@ def reset_register(*, delete_file: bool = False) -> None:
 
 
 def read_register(path: Path | str | None = None) -> list[dict[str, Any]]:
-    """Read every entry of a register file (missing file: empty list); the latest entry per
-    table name wins when a notebook is re-run within the same build."""
+    """Read a register file (missing file: empty list), one combined entry per table name.
+
+    A name may be recorded several times: by one process releasing a figure's counts group by
+    group (combined: passed only if every call passed, counts summed, smallest k kept), or by a
+    notebook re-run later in an incremental build (only the latest process's entries count).
+    """
     target = Path(path) if path is not None else register_path()
     if target is None or not target.exists():
         return []
-    latest: dict[str, dict[str, Any]] = {}
+    by_name: dict[str, list[dict[str, Any]]] = {}
     for number, line in enumerate(target.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -276,8 +283,23 @@ def read_register(path: Path | str | None = None) -> list[dict[str, Any]]:
             entry = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DisclosureError(f"{target}: line {number}: not JSON ({exc})") from exc
-        latest[entry["table"]] = entry
-    return list(latest.values())
+        by_name.setdefault(str(entry.get("table")), []).append(entry)
+    combined: list[dict[str, Any]] = []
+    for entries in by_name.values():
+        latest_pid = max(entries, key=lambda e: e.get("time", 0)).get("pid")
+        mine = [e for e in entries if e.get("pid") == latest_pid]
+        merged = dict(mine[-1])
+        merged["passed"] = all(bool(e.get("passed")) for e in mine)
+        for key in ("cells", "primary_suppressed", "secondary_suppressed"):
+            merged[key] = sum(int(e.get(key) or 0) for e in mine)
+        merged["group_disclosures"] = [g for e in mine for g in e.get("group_disclosures") or []]
+        merged["notes"] = list(dict.fromkeys(n for e in mine for n in e.get("notes") or []))
+        ks = [e["k_achieved"] for e in mine if e.get("k_achieved") is not None]
+        merged["k_achieved"] = min(ks) if ks else None
+        merged["profile"] = mine[-1].get("profile") if len({e.get("profile") for e in mine}) == 1 else "mixed"
+        merged["calls"] = len(mine)
+        combined.append(merged)
+    return combined
 
 
 # --------------------------------------------------------------------------------------------
@@ -471,7 +493,7 @@ def suppress_matrix(
 
     ``group_rows`` are interior rows to hide completely (group disclosure in sensitive tables).
     Returns the status of every cell of the augmented matrix; guarantees (by audit) that every
-    primary cell's intruder range is the whole ``1..max_unsafe_count`` and that, for every group
+    primary cell's intruder range holds at least ``profile.min_range`` values and that, for every group
     row, the published table is consistent with the row's other categories being non-zero.
     """
     values = augment(interior, row_margin=row_margin, column_margin=column_margin)
@@ -504,8 +526,9 @@ def suppress_matrix(
             options = [tuple(c) for c in np.argwhere(status == "shown")]
         if not options:
             break
-        options.sort(key=lambda c: (int(_is_margin(c, shape, row_margin, column_margin)),
-                                    int(values[c] == 0), -values[c], c))
+        options.sort(key=lambda c: (int(values[c] == 0),
+                                    int(_is_margin(c, shape, row_margin, column_margin)),
+                                    -values[c], c))
         status[options[0]] = "secondary"
     return SuppressionResult(values=values, status=status, row_margin=row_margin,
                              column_margin=column_margin, group_rows=list(group_rows))
@@ -522,9 +545,8 @@ def _audit_failures(values: np.ndarray, status: np.ndarray, row_margin: bool, co
         ranges = intruder_ranges(values, status, row_margin=row_margin, column_margin=column_margin,
                                  primary_bounds=primary_bounds, secondary_floor=secondary_floor,
                                  cells=primaries)
-        want_lo = 1.0 if primary_bounds is not None else 0.0
         for cell, (lo, hi) in ranges.items():
-            if lo > want_lo + 1e-6 or hi < profile.max_unsafe_count - 1e-6:
+            if hi - lo + 1 < profile.min_range - 1e-6:
                 failing.append(cell)
     for i in group_rows:
         ranges = intruder_ranges(values, status, row_margin=row_margin, column_margin=column_margin,

@@ -347,3 +347,40 @@ def _markdown_table(headers: list[str], cells: list[list[str]]) -> str:
     lines.append("|" + "|".join("---" for _ in headers) + "|")
     lines.extend("| " + " | ".join(clean(c) for c in row) + " |" for row in cells)
     return "\n".join(lines) + "\n"
+
+
+def release_counts_by_row(
+    counts: pd.DataFrame,
+    *,
+    name: str,
+    count_column: str,
+    row_columns: list[str],
+    profile: str | None = None,
+) -> pd.DataFrame:
+    """Release figure counts one row group at a time through ``analysis.outputs.release_counts``.
+
+    Use this when each row of a figure is its own distribution and the figure publishes no
+    totals across rows (e.g. one service's contacts over time, one service's hand-offs to the
+    next service): each group is protected against its own row total, and the cost of the exact
+    secondary-suppression audit stays small. Rows keep their order; empty input gives an empty
+    frame with a ``suppressed`` column.
+    """
+    from analysis import outputs
+
+    if counts.empty:
+        return counts.assign(suppressed=pd.Series(dtype=bool))
+    parts = [
+        outputs.release_counts(group.reset_index(drop=True), name=name, count_column=count_column, by=row_columns, profile=profile)
+        for _, group in counts.groupby(row_columns, sort=False)
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def message_chart(message: str, *, title: str) -> alt.Chart:
+    """A figure that only says ``message`` (e.g. when there is nothing to plot)."""
+    return (
+        alt.Chart(pd.DataFrame({"message": [message]}))
+        .mark_text(fontSize=palette.FONT_SIZE, color=palette.TEXT)
+        .encode(text="message:N")
+        .properties(title=title, width=420, height=60)
+    )

@@ -197,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-kb", type=int, default=1024, help="large-files: size limit in KB")
     parser.add_argument("--allow", action="append", default=None,
                         help="large-files: glob allowed to be large (repeatable)")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # pre-commit puts the files after the options
     if args.check == "large-files":
         problems = check_large_files(args.files, max_kb=args.max_kb,
                                      allow=tuple(args.allow) if args.allow else DEFAULT_LARGE_ALLOW)

@@ -274,6 +274,9 @@ def find_identifiers(text: str, *, name_lists: Sequence[Path | str] | None = Non
         if free(match.start(), match.end()):
             add(match.start(), match.end(), "street_address", match.group(0))
     for match in _POSTCODE.finditer(text):
+        # Unspaced all-hex candidates ("F7F9FB") are colours or hashes, not postcodes.
+        if " " not in match.group(0) and re.fullmatch(r"[0-9A-F]+", match.group(0)):
+            continue
         if free(match.start(), match.end()):
             add(match.start(), match.end(), "postcode", match.group(0))
     pattern, kinds = load_name_lists(name_lists)

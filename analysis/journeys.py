@@ -5,7 +5,7 @@ per service, contacts as marks, key events as labelled rules (the event name is 
 only coloured), the baby's placements as labelled bars, and interview waves as labelled
 triangles. Journey maps are participant-level pictures for the study team: they are not for
 publication. The site overview (``overview_counts`` / ``overview_chart``) is the publishable
-aggregate: for every service and 4-week block, how many of the site's women had a contact.
+aggregate: for every service and 8-week block, how many of the site's women had a contact.
 """
 
 from __future__ import annotations
@@ -25,8 +25,12 @@ END_WEEK: Final[float] = 78.0
 DEFAULT_START_WEEK: Final[float] = -40.0
 """Start of the x axis when a woman has no booking event."""
 
-BIN_WEEKS: Final[int] = 4
-"""Width of the week blocks in the site overview."""
+BIN_WEEKS: Final[int] = 8
+"""Width of the week blocks in the site overview (8 weeks: blocks end at the birth, and a
+site's handful of women gives counts large enough to show)."""
+
+STRIP_BIN_WEEKS: Final[int] = 4
+"""Width of the week blocks in the internal woman-by-week strip."""
 
 EVENT_LABELS: Final[dict[str, str]] = {
     "booking": "Booking",
@@ -265,7 +269,7 @@ def overview_counts(
 
 
 def overview_chart(released: pd.DataFrame, n_women: int, *, title: str, bin_weeks: int = BIN_WEEKS) -> alt.LayerChart:
-    """Heatmap of the share of women with a contact, service (rows) by 4-week block (columns).
+    """Heatmap of the share of women with a contact, service (rows) by week block (columns).
 
     Suppressed blocks are grey with a cross; the share is written in cells of 50% or more so
     the pattern does not rest on colour alone; a dashed rule marks the birth.
@@ -328,12 +332,12 @@ def overview_alt_text(released: pd.DataFrame, n_women: int, site_name: str) -> s
     """Describe the site overview: which services reach most women before and after birth."""
     data = released.assign(value=pd.to_numeric(released["women"], errors="coerce"))
     if data.empty or n_women == 0:
-        return f"Heatmap of service contacts by 4-week block at {site_name}: no contacts."
+        return f"Heatmap of service contacts by {BIN_WEEKS}-week block at {site_name}: no contacts."
     before = data.loc[data["block_start"] < 0].groupby("service_label")["value"].mean()
     after = data.loc[data["block_start"] >= 0].groupby("service_label")["value"].mean()
     text = (
         f"Heatmap of the share of the {n_women} women at {site_name} with at least one contact, by service (rows) "
-        f"and 4-week block from 40 weeks before to 78 weeks after birth (columns); darker is more women."
+        f"and {BIN_WEEKS}-week block from 40 weeks before to 78 weeks after birth (columns); darker is more women."
     )
     if not before.dropna().empty:
         text += f" Before birth the widest reach was {before.idxmax()}"
@@ -346,7 +350,7 @@ def overview_alt_text(released: pd.DataFrame, n_women: int, site_name: str) -> s
     return text
 
 
-def woman_week_strip(contacts: pd.DataFrame, women: pd.DataFrame, site: str | None = None, *, bin_weeks: int = BIN_WEEKS) -> pd.DataFrame:
+def woman_week_strip(contacts: pd.DataFrame, women: pd.DataFrame, site: str | None = None, *, bin_weeks: int = STRIP_BIN_WEEKS) -> pd.DataFrame:
     """Return study_id, block_start, contacts for every woman and block (internal overview)."""
     rows = for_site(contacts, site, table_name="contacts")
     ids = for_site(women, site, table_name="participants")["study_id"].sort_values().tolist()
@@ -358,7 +362,7 @@ def woman_week_strip(contacts: pd.DataFrame, women: pd.DataFrame, site: str | No
     return rows.groupby(["study_id", "block_start"]).size().reindex(grid, fill_value=0).rename("contacts").reset_index()
 
 
-def woman_week_strip_chart(strip: pd.DataFrame, *, title: str, bin_weeks: int = BIN_WEEKS) -> alt.Chart:
+def woman_week_strip_chart(strip: pd.DataFrame, *, title: str, bin_weeks: int = STRIP_BIN_WEEKS) -> alt.Chart:
     """All women at a glance: one row per woman, darker blocks = more contacts (internal)."""
     n = strip["study_id"].nunique()
     step = int(max(3, min(16, 600 // max(n, 1))))

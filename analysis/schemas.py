@@ -188,8 +188,13 @@ def validate(frame: pd.DataFrame, schema: pa.DataFrameSchema, table: str,
         if index is not None and "_row" in frame.columns and pd.notna(frame.at[index, "_row"]):
             row = int(frame.at[index, "_row"])
         shown = (column_names or {}).get(column, column) if column else None
+        rule = str(first["check"])
+        if rule == "field_uniqueness":
+            rule = f"unique {column}"
+        elif rule == "multiple_fields_uniqueness":
+            rule = "unique combination of " + ", ".join(schema.unique or [])
         raise DataValidationError(
-            file, row, shown, str(first["check"]),
+            file, row, shown, rule,
             f"value {first['failure_case']!r} breaks rule {first['check']!r} of table "
             f"{table!r} ({len(cases)} failing check(s) in all)",
         ) from None

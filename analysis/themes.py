@@ -433,3 +433,31 @@ def release_prevalence(
     )
     out["suppressed"] = out["suppressed"].astype(bool) | out["denominator_suppressed"].astype(bool)
     return out.drop(columns="denominator_suppressed")[["theme", by, "women", "interviewed", "suppressed"]]
+
+
+def cooccurrence_figure(
+    pairs: pd.DataFrame, *, name: str, title: str, count: str = "segments", profile: str | None = None
+) -> tuple[alt.Chart | alt.LayerChart, str]:
+    """Release code-pair counts and return ``(chart, alt_text)`` for the co-occurrence heatmap.
+
+    ``pairs`` is ``segment_cooccurrence`` or ``document_cooccurrence`` output with code labels.
+    When there are no pairs the chart says so in words (nothing to release).
+    """
+    from analysis import figures, outputs
+
+    if pairs.empty:
+        message = "No two different codes were applied to overlapping text." if count == "segments" else "No code pairs."
+        return figures.message_chart(message, title=title), f"{title}: {message}"
+    released = outputs.release_counts(
+        pairs[["code_a_label", "code_b_label", count]].reset_index(drop=True), name=name, count_column=count, profile=profile
+    )
+    chart = count_heatmap(
+        released, row="code_a_label", column="code_b_label", count=count, title=title,
+        row_title="Code", column_title="Co-occurring code",
+    )
+    alt_text = heatmap_alt_text(
+        released, row="code_a_label", column="code_b_label", count=count, denominator=None,
+        what="how often pairs of codes were applied to overlapping text" if count == "segments"
+        else "how many interviews had both codes of a pair",
+    )
+    return chart, alt_text

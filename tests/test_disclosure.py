@@ -175,7 +175,9 @@ def test_no_suppressed_cell_can_be_recovered_brute_force(interior):
     n_rows, n_cols = matrix.shape
     for i, j in itertools.product(range(n_rows), range(n_cols)):
         if result.status[i, j] == "primary":
-            assert {1, 2, 3, 4} <= feasible[(i, j)], (i, j, feasible[(i, j)])
+            seen = feasible[(i, j)]
+            assert matrix[i, j] in seen
+            assert max(seen) - min(seen) + 1 >= STUDY.min_range, (i, j, seen)
         if 1 <= matrix[i, j] <= 4:
             assert result.status[i, j] == "primary"
 
@@ -189,8 +191,8 @@ def test_audit_detects_a_pinned_cell():
                              primary_bounds=(1, 4), secondary_floor=5)
     assert ranges[(0, 0)] == (1, 1)
     result = suppress_matrix(np.array([[1, 5], [6, 9]]), STUDY)
-    assert result.status[0, 2] != "shown" or result.status[0, 1] == "shown" or \
-        feasible_values(result.values, result.status, STUDY)[(0, 0)] >= {1, 2, 3, 4}
+    seen = feasible_values(result.values, result.status, STUDY)[(0, 0)]
+    assert len(seen) >= STUDY.min_range
 
 
 def test_small_margin_is_itself_suppressed():
@@ -261,3 +263,18 @@ def test_register_appends_json_lines(tmp_path):
     lines = (tmp_path / "register.jsonl").read_text().splitlines()
     assert json.loads(lines[-1])["table"] == "tbl-a"
     assert disclosure.read_register()[0]["table"] == "tbl-a"
+
+
+def test_register_combines_repeated_names_and_keeps_latest_process(tmp_path):
+    target = tmp_path / "register.jsonl"
+    rows = [
+        {"table": "fig-x", "passed": True, "primary_suppressed": 1, "pid": 1, "time": 1.0, "profile": "study"},
+        {"table": "fig-x", "passed": False, "primary_suppressed": 0, "pid": 1, "time": 2.0, "profile": "study"},
+        {"table": "tbl-y", "passed": False, "pid": 1, "time": 1.0, "profile": "study"},
+        {"table": "tbl-y", "passed": True, "primary_suppressed": 2, "pid": 2, "time": 5.0, "profile": "study"},
+    ]
+    target.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    combined = {e["table"]: e for e in disclosure.read_register(target)}
+    assert combined["fig-x"]["passed"] is False and combined["fig-x"]["primary_suppressed"] == 1
+    assert combined["fig-x"]["calls"] == 2
+    assert combined["tbl-y"]["passed"] is True and combined["tbl-y"]["primary_suppressed"] == 2

@@ -161,3 +161,13 @@ def test_unknown_file_type(tmp_path):
     path.write_bytes(b"")
     with pytest.raises(QdaError, match="unknown file type"):
         read_project(path)
+
+
+def test_lenient_mode_still_refuses_what_it_cannot_read(tmp_path):
+    body = source('startPosition="zero" endPosition="9"')  # schema: xsd:integer
+    path = qdpx(tmp_path, {"project.qde": project(body)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", QdaWarning)
+        with pytest.raises(QdaError) as caught:
+            read_project(path, strict=False)
+    assert (caught.value.rule, caught.value.line) == ("startPosition is an integer", 5)

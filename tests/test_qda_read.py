@@ -253,3 +253,15 @@ def test_coder_falls_back_from_coding_to_selection_to_source(quirks_qdpx):
     coders = dict(zip(data.women_segments["Code"], data.women_segments["Coder"], strict=True))
     assert coders["Fear of removal"] == "Coder Two"  # coding's creatingUser beats selection's
     assert coders["Services\\Midwife"] == "Coder One"  # no coding user: the selection's
+
+
+def test_labels_that_match_under_no_convention_give_one_warning_per_source(tmp_path):
+    entries = quirks_entries()
+    entries["Sources/s1.txt"] = "SYNTHETIC interview.\nI felt judged.\nThe midwife was kind.\n"
+    path = make_qdpx(tmp_path / "p.qdpx", entries)
+    with pytest.warns(QdaWarning) as record:
+        project = read_project(path)
+    about_s1 = [str(w.message) for w in record if "'SS-EL-001_W1'" in str(w.message)]
+    assert len(about_s1) == 1 and "2 of 2 selection labels do not match" in about_s1[0]
+    row = project.sources.set_index("name").loc["SS-EL-001_W1"]
+    assert (row["labels_checked"], row["labels_matched"]) == (2, 0)

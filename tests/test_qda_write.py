@@ -168,3 +168,17 @@ def test_empty_segments_still_write_sources(tmp_path):
     write_qdpx(CODEBOOK, pd.DataFrame(columns=SEGMENT_COLUMNS), TRANSCRIPTS, path)
     data = read_coded_data(path)
     assert data.women_segments.empty and data.transcripts == TRANSCRIPTS
+
+
+def test_string_frames_match_what_the_cleaning_stage_reads_from_csv(written, tmp_path):
+    from analysis.cleaning import read_source
+
+    data = read_coded_data(written)
+    data.women_segments.to_csv(tmp_path / "segments.csv", index=False, lineterminator="\n")
+    data.codebook.to_csv(tmp_path / "codebook.csv", index=False, lineterminator="\n")
+    frames = data.string_frames()
+    for key, file in (("segments", "segments.csv"), ("codebook", "codebook.csv")):
+        from_csv = read_source(tmp_path, {"file": file})
+        pd.testing.assert_frame_equal(frames[key], from_csv, check_dtype=False)
+        assert all(isinstance(v, str) for v in frames[key].drop(columns="_row").to_numpy().ravel())
+    assert list(frames["professional_segments"]["_row"]) == [2]

@@ -7,7 +7,8 @@ study's frames back out as a ``.qdc`` codebook or a whole ``.qdpx`` project.
 
 Main entry points:
 
-- :func:`read_coded_data` - ``.qdpx`` (+ optional ``qda_map.csv``) -> :class:`RawCodedData`.
+- :func:`read_coded_data` - ``.qdpx`` (+ optional ``qda_map.csv``) -> :class:`RawCodedData`;
+  its ``string_frames()`` gives the frames exactly as the cleaning stage reads the CSV export.
 - :func:`read_project` - any REFI-QDA file -> :class:`QdaProject` (tool's own terms).
 - :func:`read_codebook` - the raw codebook frame of a ``.qdc``/``.qdpx``.
 - :func:`write_qdc`, :func:`write_qdpx` - write reproducible, schema-valid files.

@@ -8,13 +8,7 @@ name), so the same project always gets the same GUIDs and the same bytes.
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
-
-GUID_PATTERN = re.compile(
-    r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$"
-)
-"""A GUID as the REFI-QDA schema allows it: hex groups 8-4-4-4-12, optionally in braces."""
 
 STEPPING_STONES_NAMESPACE = uuid.UUID("6b1f3c52-2f0e-5a7e-9d43-5354455050ff")
 """Fixed namespace for :func:`stable_guid` (any fixed UUID works; this one never changes)."""

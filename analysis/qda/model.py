@@ -123,3 +123,21 @@ class RawCodedData:
     memos: pd.DataFrame
     origin: str
     deviations: list[str]
+
+    def string_frames(self) -> dict[str, pd.DataFrame]:
+        """Return the codebook and segment frames as a text-only CSV reader gives them.
+
+        That is the form ``analysis.cleaning.read_source`` returns for the CSV export: the same
+        columns, every cell a string (``""`` when blank), plus ``_row``, the row each line would
+        have in the equivalent CSV file (header = row 1). Keys: ``codebook``, ``segments``
+        (women) and ``professional_segments``, as in ``sources.yml``.
+        """
+        frames = {"codebook": self.codebook, "segments": self.women_segments,
+                  "professional_segments": self.professional_segments}
+        out = {}
+        for key, frame in frames.items():
+            text = frame.astype(str).astype(object) if len(frame) else frame.astype(object)
+            text = text.reset_index(drop=True)
+            text["_row"] = range(2, len(text) + 2)
+            out[key] = text
+        return out

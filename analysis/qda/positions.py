@@ -112,14 +112,19 @@ class PositionMap:
         self.source = source
         self.convention = convention
         length = len(source.canonical)
+        offset = 1 if (convention.bom_counted and source.has_bom) else 0
+        self._identity = offset == 0 and not (
+            (convention.crlf_as_two and len(source.crlf_newlines))
+            or (convention.utf16_units and len(source.astral)))
+        if self._identity:
+            self._positions = np.array([length])
+            return
         widths = np.ones(length, dtype=np.int64)
         if convention.crlf_as_two and len(source.crlf_newlines):
             widths[source.crlf_newlines] += 1
         if convention.utf16_units and len(source.astral):
             widths[source.astral] += 1
-        offset = 1 if (convention.bom_counted and source.has_bom) else 0
         self._positions = np.concatenate(([0], np.cumsum(widths))) + offset
-        self._identity = bool(offset == 0 and self._positions[-1] == length)
 
     @property
     def end(self) -> int:

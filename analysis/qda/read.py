@@ -38,7 +38,7 @@ from analysis.qda.model import (
     RawCodedData,
 )
 from analysis.qda.positions import STANDARD, PositionMap, SourceText, detect_convention
-from analysis.qda.schema import DocumentKind, local_name, parse_xml, validate
+from analysis.qda.schema import DocumentKind, local_name, parse_xml, qname, validate
 
 _VALUE_ELEMENTS = ("TextValue", "BooleanValue", "IntegerValue", "FloatValue", "DateValue",
                    "DateTimeValue")
@@ -62,9 +62,7 @@ class _Context:
 
     def q(self, local: str) -> str:
         """Clark name of *local* in this document's namespace."""
-        namespace = "urn:QDA-XML:project:1.0" if self.kind == "project" else \
-            "urn:QDA-XML:codebook:1.0"
-        return f"{{{namespace}}}{local}"
+        return qname(self.kind, local)
 
     def error(self, element: etree._Element | None, rule: str, message: str) -> QdaError:
         """Build a :class:`QdaError` for *element* of this document."""
@@ -76,6 +74,22 @@ class _Context:
         """Return the normalised GUID in *attribute* of *element* (``None`` if absent)."""
         value = element.get(attribute)
         return normalise_guid(value) if value is not None else None
+
+    def required_guid(self, element: etree._Element) -> str:
+        """Return the element's normalised ``guid`` (an error if missing, e.g. in lenient mode)."""
+        value = self.guid(element)
+        if not value:
+            raise self.error(element, "guid required", "the element has no guid attribute")
+        return value
+
+    def integer(self, element: etree._Element, attribute: str) -> int:
+        """Return an integer attribute (an error if missing or not an integer)."""
+        value = element.get(attribute, "")
+        try:
+            return int(value)
+        except ValueError:
+            raise self.error(element, f"{attribute} is an integer",
+                             f"{attribute}={value!r} is not an integer") from None
 
     def user_name(self, guid: str | None) -> str:
         """Return the user name for a creatingUser GUID ('' if none; the GUID if unknown)."""
@@ -95,8 +109,7 @@ class _Context:
 def _read_users(root: etree._Element, ctx: _Context) -> pd.DataFrame:
     rows = []
     for user in root.iterfind(f"{ctx.q('Users')}/{ctx.q('User')}"):
-        guid = ctx.guid(user)
-        assert guid is not None  # required by the schema
+        guid = ctx.required_guid(user)
         if guid in ctx.users:
             raise ctx.error(user, "duplicate GUID", f"user GUID {guid} appears twice")
         name = user.get("name") or user.get("id") or guid
@@ -111,8 +124,7 @@ def _read_codes(parent: etree._Element, ctx: _Context) -> pd.DataFrame:
     paths: dict[str, int] = {}
 
     def walk(element: etree._Element, parent_guid: str | None, prefix: str, level: int) -> None:
-        guid = ctx.guid(element)
-        assert guid is not None
+        guid = ctx.required_guid(element)
         if guid in ctx.codes:
             raise ctx.error(element, "duplicate GUID", f"code GUID {guid} appears twice")
         name = element.get("name", "")
@@ -155,8 +167,7 @@ def _read_codes(parent: etree._Element, ctx: _Context) -> pd.DataFrame:
 
 def _read_variables(root: etree._Element, ctx: _Context) -> None:
     for variable in root.iterfind(f"{ctx.q('Variables')}/{ctx.q('Variable')}"):
-        guid = ctx.guid(variable)
-        assert guid is not None
+        guid = ctx.required_guid(variable)
         ctx.variables[guid] = (variable.get("name", ""), variable.get("typeOfVariable", ""))
 
 
@@ -193,7 +204,11 @@ def _decode_text(data: bytes, ctx: _Context, element: etree._Element, where: str
 
 
 def _stored_text(element: etree._Element, ctx: _Context) -> str | None:
-    """Return a TextSource's (or Note's) stored text: inline content or its internal file."""
+    """Return a TextSource's (or Note's) stored text: inline content or its internal file.
+
+    Inline ``PlainTextContent`` reaches us with ``\r\n`` already turned into ``\n`` by the XML
+    parser (as the XML standard requires), so only files can show the ``\r\n`` conventions.
+    """
     inline = ctx.text_of(element, "PlainTextContent")
     path = element.get("plainTextPath")
     if inline is not None:
@@ -211,8 +226,7 @@ def _stored_text(element: etree._Element, ctx: _Context) -> str | None:
 def _read_notes(root: etree._Element, ctx: _Context) -> dict[str, dict[str, Any]]:
     notes: dict[str, dict[str, Any]] = {}
     for note in root.iterfind(f"{ctx.q('Notes')}/{ctx.q('Note')}"):
-        guid = ctx.guid(note)
-        assert guid is not None
+        guid = ctx.required_guid(note)
         stored = _stored_text(note, ctx)
         notes[guid] = {
             "memo_guid": guid, "memo_name": note.get("name", ""),
@@ -229,34 +243,31 @@ def _convert_positions(
     labelled = []
     for selection in source.iterfind(ctx.q("PlainTextSelection")):
         label = selection.get("name") or ctx.text_of(selection, "Description") or ""
-        labelled.append((int(selection.get("startPosition")), int(selection.get("endPosition")),
-                         label))
+        labelled.append((ctx.integer(selection, "startPosition"),
+                         ctx.integer(selection, "endPosition"), label))
     detection = detect_convention(text, labelled)
     facts = []
     if text.has_bom:
         facts.append("starts with a byte-order mark")
     if len(text.crlf_newlines):
         facts.append("has \\r\\n line ends")
+    findings = []
     if detection.convention != STANDARD:
-        ctx.log.note(
-            f"source {name!r} (line {source.sourceline}) "
-            f"{' and '.join(facts) or 'has characters beyond U+FFFF'}"
-            f"; its positions follow a non-standard convention ({detection.convention.label}; "
-            f"{detection.matched} of "
-            f"{detection.checked} selection texts match after correction); corrected to code "
-            "points of the text without BOM and with \\n line ends"
-        )
+        findings.append(
+            f"its positions follow a non-standard convention ({detection.convention.label}; "
+            f"{detection.matched} of {detection.checked} selection texts match after "
+            "correction); corrected to code points of the text without BOM and with \\n line ends")
     elif text.normalised:
-        ctx.log.note(
-            f"source {name!r} (line {source.sourceline}) {' and '.join(facts)}; text normalised "
-            "(no BOM, \\n line ends) and positions converted accordingly"
-        )
+        findings.append("text normalised (no BOM, \\n line ends) and positions converted "
+                        "accordingly")
     if detection.checked and detection.matched < detection.checked:
-        ctx.log.note(
-            f"source {name!r}: {detection.checked - detection.matched} of {detection.checked} "
-            "selection labels do not match the text at their positions under any known "
-            f"convention; positions read as {detection.convention.label}"
-        )
+        findings.append(
+            f"{detection.checked - detection.matched} of {detection.checked} selection labels "
+            "do not match the text at their positions under any known convention; positions "
+            f"read as {detection.convention.label}")
+    if findings:  # one warning per source
+        ctx.log.note(f"source {name!r} (line {source.sourceline})"
+                     f"{' ' + ' and '.join(facts) if facts else ''}: {'; '.join(findings)}")
     summary = {"position_convention": detection.convention.label,
                "labels_checked": detection.checked, "labels_matched": detection.matched}
     return PositionMap(text, detection.convention), summary
@@ -266,8 +277,7 @@ def _read_text_source(
     source: etree._Element, ctx: _Context, codings: list[dict[str, Any]],
     texts: dict[str, str], variable_rows: list[dict[str, Any]],
 ) -> dict[str, Any] | None:
-    guid = ctx.guid(source)
-    assert guid is not None
+    guid = ctx.required_guid(source)
     name = source.get("name") or ""
     stored = _stored_text(source, ctx)
     selections = source.findall(ctx.q("PlainTextSelection"))
@@ -306,10 +316,9 @@ def _read_text_source(
                 "start": start, "end": end})
 
     for selection in selections:
-        selection_guid = ctx.guid(selection)
-        assert selection_guid is not None
-        raw_start = int(selection.get("startPosition"))
-        raw_end = int(selection.get("endPosition"))
+        selection_guid = ctx.required_guid(selection)
+        raw_start = ctx.integer(selection, "startPosition")
+        raw_end = ctx.integer(selection, "endPosition")
         start, end = position_map.to_canonical(raw_start), position_map.to_canonical(raw_end)
         if start is None or end is None or raw_start > raw_end:
             raise ctx.error(
@@ -348,8 +357,7 @@ def _read_sources(root: etree._Element, ctx: _Context) -> tuple[
     container = root.find(ctx.q("Sources"))
     children = [] if container is None else [c for c in container if isinstance(c.tag, str)]
     for source in children:
-        guid = ctx.guid(source)
-        assert guid is not None
+        guid = ctx.required_guid(source)
         if guid in ctx.sources:
             raise ctx.error(source, "duplicate GUID", f"source GUID {guid} appears twice")
         ctx.sources[guid] = source.get("name") or ""
@@ -376,8 +384,7 @@ def _read_cases(root: etree._Element, ctx: _Context) -> tuple[
     cases, values, links = [], [], []
     unnamed = []
     for case in root.iterfind(f"{ctx.q('Cases')}/{ctx.q('Case')}"):
-        guid = ctx.guid(case)
-        assert guid is not None
+        guid = ctx.required_guid(case)
         name = case.get("name")
         if not name:
             unnamed.append(case.sourceline)

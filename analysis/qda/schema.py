@@ -117,12 +117,12 @@ def tolerate_known_deviations(root: etree._Element, kind: DocumentKind, log: Dev
             if codes is not None and len(codes.findall(qname(kind, "Code"))) == 0:
                 log.note(f"empty <Codes/> at line {codes.sourceline}; the project has no codes")
                 root.remove(codebook)
+    guid_attributes = frozenset(GUID_ATTRIBUTES)
     odd = [
         value
-        for element in root.iter()
-        if isinstance(element.tag, str)
-        for attribute in GUID_ATTRIBUTES
-        if (value := element.get(attribute)) is not None and not is_canonical_guid(value)
+        for element in root.iter(etree.Element)
+        for attribute, value in element.items()
+        if attribute in guid_attributes and not is_canonical_guid(value)
     ]
     if odd:
         braces = any(value.strip().startswith("{") for value in odd)
@@ -171,9 +171,3 @@ def validate(
         )
     for entry in entries:
         log.note(f"schema violation at line {entry.line}: {entry.message}")
-
-
-def serialise(root: etree._Element) -> bytes:
-    """Return *root* as indented UTF-8 XML with a declaration (deterministic bytes)."""
-    etree.indent(root, space="  ")
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

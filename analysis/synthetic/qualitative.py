@@ -366,15 +366,21 @@ def _subcode_factor(sub: SubCode, wave: int, w: Woman, flags: dict[str, bool]) -
     return 1.0
 
 
-def _pick_quote(rng: np.random.Generator, sub: SubCode, w: Woman) -> str:
-    """Pick one of the sub-code's women's quotes whose condition holds for this woman."""
-    holds = {
+def _conditions(w: Woman) -> dict[str, bool]:
+    """Which quote conditions hold for a woman."""
+    return {
         "": True,
         "foster": any(p == "foster_care" for _, p in w.placements),
         "mbp": any(p == "mother_baby_placement" for _, p in w.placements),
         "rehab_with_baby": bool(w.rehab and w.rehab[2]),
     }
-    when = sub.women_when or ("",) * len(sub.women)
+
+
+def _pick_quote(rng: np.random.Generator, sub: SubCode, holds: dict[str, bool]) -> str:
+    """Pick one of the sub-code's women's quotes whose condition holds for this woman."""
+    if not sub.women_when:
+        return sub.women[int(rng.integers(0, len(sub.women)))]
+    when = sub.women_when
     options = [q for q, cond in zip(sub.women, when) if holds[cond]]
     return options[int(rng.integers(0, len(options)))]
 
@@ -386,17 +392,19 @@ def woman_documents(rng: np.random.Generator, women: list[Woman],
                   5: "18 months"}
     catalogue = [(theme, sub) for theme in THEMES for sub in theme.subcodes]
     documents: list[Document] = []
+    base = {wave: np.array([theme.wave_weights[wave - 1] / len(theme.subcodes)
+                            for theme, _ in catalogue]) for wave in range(1, 6)}
     for w in women:
         if not w.consented:
             continue
+        holds = _conditions(w)
         for wave, status in sorted(w.wave_status.items()):
             if status != 1:
                 continue
             day = w.wave_day[wave]
             flags = {"colocated": colocated[w.site], "removed": w.removed_on(day)}
-            weights = np.array([
-                theme.wave_weights[wave - 1] / len(theme.subcodes)
-                * _subcode_factor(sub, wave, w, flags)
+            weights = base[wave] * np.array([
+                _subcode_factor(sub, wave, w, flags)
                 * (SITE_GAP[w.site] if theme.key == "postnatal" and wave >= 2 else 1.0)
                 * (1.4 if theme.key == "peer" and colocated[w.site] else 1.0)
                 for theme, sub in catalogue
@@ -412,7 +420,7 @@ def woman_documents(rng: np.random.Generator, women: list[Woman],
             builder.line(f"R: {small[1]}")
             for index in chosen:
                 theme, sub = catalogue[index]
-                quote = _pick_quote(rng, sub, w)
+                quote = _pick_quote(rng, sub, holds)
                 builder.line(f"I: {theme.question}")
                 builder.coded_line("R: ", OPENERS[int(rng.integers(0, len(OPENERS)))], quote,
                                    CLOSERS[int(rng.integers(0, len(CLOSERS)))],

@@ -1,0 +1,84 @@
+"""Tests for analysis.figures: mime bundles, files, determinism, tables."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import altair as alt
+import pandas as pd
+import pytest
+
+from analysis import figures
+
+
+@pytest.fixture()
+def chart() -> alt.Chart:
+    data = pd.DataFrame({"service": ["A", "B", "C"], "contacts": [3, 1, 2]})
+    return alt.Chart(data).mark_bar().encode(x="contacts:Q", y="service:N").properties(title="Contacts")
+
+
+def test_chart_spec_applies_theme_and_synthetic_note(chart: alt.Chart) -> None:
+    spec = figures.chart_spec(chart, synthetic=True)
+    assert spec["config"]["font"] == "Liberation Sans"
+    assert spec["title"] == {"text": "Contacts", "subtitle": figures.SYNTHETIC_NOTE}
+    assert "subtitle" not in figures.chart_spec(chart, synthetic=False).get("title", {})
+    # the note is added once even if the chart is passed through twice
+    twice = figures.chart_spec(figures.chart_spec(chart, synthetic=True), synthetic=True)
+    assert twice["title"]["subtitle"] == figures.SYNTHETIC_NOTE
+
+
+def test_png_is_deterministic(chart: alt.Chart) -> None:
+    spec = figures.chart_spec(chart, synthetic=True)
+    first, second = figures.render_png(spec), figures.render_png(spec)
+    assert first[:8] == b"\x89PNG\r\n\x1a\n"
+    assert first == second
+
+
+def test_save_figure_writes_four_files(chart: alt.Chart, tmp_path) -> None:
+    paths = figures.save_figure(chart, alt_text="Bar chart of contacts by service.", name="fig-test", out_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "fig-test.alt.txt", "fig-test.png", "fig-test.svg", "fig-test.vl.json",
+    ]
+    assert json.loads(paths["vl.json"].read_text())["mark"]["type"] == "bar"
+    assert paths["svg"].read_text().lstrip().startswith("<svg")
+    again = figures.save_figure(chart, alt_text="Bar chart of contacts by service.", name="fig-test", out_dir=tmp_path)
+    assert again["png"].read_bytes() == paths["png"].read_bytes()
+
+
+def test_figure_bundle_has_the_contract_mime_types(chart: alt.Chart) -> None:
+    data, metadata = figures.figure_bundle(chart, alt_text="Bar chart of contacts by service.")
+    assert set(data) == {"application/vnd.vegalite.v5+json", "image/png", "text/plain"}
+    assert base64.b64decode(data["image/png"])[:4] == b"\x89PNG"
+    assert metadata == {"fig-alt": "Bar chart of contacts by service."}
+
+
+def test_show_rejects_missing_alt_text_and_bad_names(chart: alt.Chart) -> None:
+    with pytest.raises(ValueError, match="needs alt text"):
+        figures.show(chart, alt="", name="fig-x")
+    with pytest.raises(ValueError, match="must be a label"):
+        figures.show(chart, alt="Bar chart of contacts.", name="fig x/y")
+
+
+def test_table_bundle_renders_html_markdown_and_text() -> None:
+    table = pd.DataFrame({"Site": ["A|B", "C"], "n": ["<5", 12], "share": [0.5, float("nan")]})
+    bundle = figures.table_bundle(table, caption="Counts")
+    assert bundle["text/html"].startswith("<table><caption>Counts</caption>")
+    assert '<th scope="col">Site</th>' in bundle["text/html"]
+    assert "&lt;5" in bundle["text/html"]
+    lines = bundle["text/markdown"].splitlines()
+    assert lines[0] == "| Site | n | share |"
+    assert lines[2] == "| A\\|B | <5 | 0.5 |"
+    assert lines[3] == "| C | 12 |  |"
+
+
+def test_release_counts_by_row_protects_each_row(monkeypatch) -> None:
+    monkeypatch.setenv("DISCLOSURE_REGISTER", "off")
+    counts = pd.DataFrame(
+        {"service": ["a", "a", "b", "b"], "block": [0, 8, 0, 8], "women": [6, 2, 7, 9]}
+    )
+    released = figures.release_counts_by_row(counts, name="fig-test", count_column="women", row_columns=["service"])
+    assert released["suppressed"].tolist() == [True, True, False, False]  # 2 primary, 6 complementary
+    assert released.loc[2:, "women"].tolist() == [7, 9]
+    empty = figures.release_counts_by_row(counts.iloc[0:0], name="fig-test", count_column="women", row_columns=["service"])
+    assert empty.empty and "suppressed" in empty.columns
