@@ -393,8 +393,6 @@ def _participants(ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
     for wave, spec in sorted(wave_fields.items()):
         status = mapped("wave_status", values[spec["status"]], spec["status"])
         waves[wave] = (status, values[spec["date"]])
-    base["_study_id_dup_check"] = study_id
-    ids = set(base.loc[base["recruited"], "study_id"])
 
     checked = decoded.checked.merge(base[["_row", "study_id", "recruited"]], on="_row")
     checked = checked.loc[checked["recruited"]]
@@ -406,7 +404,7 @@ def _participants(ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
                              column: part["label"].to_numpy()})
 
     return base, long("substances", "substance"), long("mental_health", "condition"), {
-        "waves": waves, "ids": ids}
+        "waves": waves}
 
 
 # ------------------------------------------------------------------------------------------
@@ -631,7 +629,7 @@ def _contacts(ctx: _Context, women: pd.DataFrame, birth: pd.Series) -> tuple[pd.
                                       f"{home[i]!r}, not {spec['site']!r}")
         date_columns[file] = spec["columns"]["date"]
         frames.append(contacts)
-    columns = list(t.TABLE_COLUMNS["contacts"]) + ["_row", "_file", "_raw_date"]
+    columns = list(t.TABLE_COLUMNS["contacts"]) + ["_row", "_file"]
     contacts = (pd.concat(frames, ignore_index=True) if frames
                 else pd.DataFrame(columns=columns))
     contacts["week_rel_birth"] = _weeks(contacts["contact_date"], contacts["study_id"], birth)
@@ -751,7 +749,9 @@ def _check_transcripts(ctx: _Context, segments: pd.DataFrame, column_names: Mapp
                 str(file), int(row), column_names["text"],
                 "coded text equals transcript[Start:End]",
                 f"{document}[{start}:{end}] is {found[:60]!r}, not {str(coded)[:60]!r}")
-    ctx.inputs[f"{spec.get('folder', 'transcripts')}/ ({len(texts)} files)"] = digest.hexdigest()
+    coded_file = str(segments["_file"].iloc[0]) if len(segments) else "segments"
+    ctx.inputs[f"{spec.get('folder', 'transcripts')}/ (documents of {coded_file})"] = (
+        digest.hexdigest())
     return texts
 
 

@@ -147,10 +147,9 @@ def standardise_log(
                                   "service in service_map.csv",
                                   f"service name {raw_services[i]!r} at site {site!r} is not in "
                                   f"service_map.csv")
-    typo_like = {name for name in set(raw_services)}
     log.append(LogEntry("clean", file, "service names harmonised via service_map.csv",
                         int(len(raw_services)), "recoded",
-                        f"{len(typo_like)} distinct raw names"))
+                        f"{raw_services.nunique()} distinct raw names"))
 
     if "mode" in columns:
         raw_modes = frame[columns["mode"]].str.strip()
@@ -173,7 +172,6 @@ def standardise_log(
         "contact_mode": contact_modes.to_numpy(),
         "source_file": file,
         "source_row": frame["_row"].to_numpy(),
-        "_raw_date": raw_dates.to_numpy(),
     })
     return CleanedLog(contacts=contacts, log=log)
 

@@ -115,7 +115,7 @@ def install_git_hooks() -> None:
     """Install the offline pre-commit hooks when this is a git checkout with a config."""
     if not (PROJECT_ROOT / ".git").exists() or not (PROJECT_ROOT / ".pre-commit-config.yaml").exists():
         return
-    result = _run([sys.executable, "-m", "pre_commit", "install", "--install-hooks"], cwd=PROJECT_ROOT, timeout=300)
+    result = _run([sys.executable, "-m", "pre_commit", "install"], cwd=PROJECT_ROOT, timeout=300)
     if result.returncode != 0:
         print("setup: git hooks not installed: " + (result.stderr or result.stdout).strip()[:200])
 

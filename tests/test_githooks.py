@@ -44,7 +44,7 @@ def write(path: str, content: str | bytes) -> str:
 
 
 def notebook(with_outputs: bool) -> str:
-    cell = {"cell_type": "code", "metadata": {}, "source": "1 + 1",
+    cell = {"cell_type": "code", "id": "c1", "metadata": {}, "source": "1 + 1",
             "execution_count": 3 if with_outputs else None,
             "outputs": [{"output_type": "execute_result", "execution_count": 3, "metadata": {},
                          "data": {"text/plain": "2"}}] if with_outputs else []}

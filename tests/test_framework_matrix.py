@@ -1,0 +1,63 @@
+"""Tests for analysis.framework_matrix on the hand-written fixture (SYNTHETIC test data)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "analysis"))
+import analysis_fixture  # noqa: E402
+
+from analysis import framework_matrix  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def data() -> dict[str, pd.DataFrame]:
+    return analysis_fixture.load_tables()
+
+
+def test_matrix_long_references_segments(data) -> None:
+    long = framework_matrix.matrix_long(data["segments"], data["codebook"]).set_index(["study_id", "theme_id"])
+    cell = long.loc[("SS-EL-001", "C01")]
+    assert cell["waves"] == [1, 2, 3]
+    assert cell["segment_ids"] == ["S001", "S003", "S005"]
+    assert cell["summary"].startswith("W1, W2, W3; 3 segments: Pre-birth assessment; Fear of removal.")
+    assert cell["summary"].endswith("Refs: S001, S003, S005")
+    assert len(long) == 8
+
+
+def test_cell_summary_caps_references() -> None:
+    ids = [f"S{i:03d}" for i in range(framework_matrix.MAX_REFERENCES + 5)]
+    text = framework_matrix.cell_summary([1], ["Code"], "x" * 500, ids)
+    assert text.endswith("(+5 more)")
+    assert "\u2026" in text
+
+
+def test_build_matrix_wide(data) -> None:
+    matrix = framework_matrix.build_matrix(data["segments"], data["codebook"], data["participants"])
+    assert matrix.columns.tolist() == [
+        "study_id", "site", "age_band", "ethnicity", "parity", "Fear of removal", "Support after birth", "Opioid treatment",
+    ]
+    assert matrix["study_id"].tolist() == ["SS-EL-001", "SS-EL-002", "SS-GG-001"]
+    assert matrix.set_index("study_id").loc["SS-EL-002", "Opioid treatment"] == ""
+
+
+def test_write_xlsx(data, tmp_path) -> None:
+    matrix = framework_matrix.build_matrix(data["segments"], data["codebook"], data["participants"])
+    path = framework_matrix.write_matrix_xlsx(matrix, tmp_path / "fm.xlsx", segments=data["segments"], synthetic=True, k_achieved=3)
+    book = load_workbook(path)
+    assert book.sheetnames == ["Framework matrix", "Segments", "About"]
+    sheet = book["Framework matrix"]
+    assert sheet.freeze_panes == "F2"
+    assert sheet["F1"].value == "Fear of removal"
+    assert sheet["F2"].alignment.wrap_text
+    assert sheet["F2"].value.endswith("Refs: S001, S003, S005")
+    assert book["Segments"].max_row == 1 + len(data["segments"])
+    assert "SYNTHETIC DATA" in book["About"]["B2"].value
+    again = framework_matrix.write_matrix_xlsx(matrix, tmp_path / "fm2.xlsx", segments=data["segments"], synthetic=True, k_achieved=3)
+    assert again.read_bytes() == path.read_bytes()
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -1,0 +1,81 @@
+"""Tests for analysis.journeys on the hand-written fixture (SYNTHETIC test data)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "analysis"))
+import analysis_fixture  # noqa: E402
+
+from analysis import figures, journeys, site_profile  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def data() -> dict[str, pd.DataFrame]:
+    return analysis_fixture.load_tables()
+
+
+def _frames(data, study_id):
+    return journeys.journey_frames(study_id, data["contacts"], data["events"], data["interviews"], data["placements"])
+
+
+def test_journey_frames_layers(data) -> None:
+    frames = _frames(data, "SS-EL-002")
+    # booking at -22 -> axis starts at the 4-week line below it
+    assert frames["window"].iloc[0].tolist() == [-24.0, 78.0]
+    assert len(frames["contacts"]) == 5
+    assert sorted(frames["contacts"]["lane"].unique()) == ["Children's social care", "Neonatal unit", "Specialist midwife"]
+    assert frames["interviews"]["label"].tolist() == ["W1", "W2"]
+    assert frames["placements"][["label", "start", "end"]].values.tolist() == [["Foster care", 0.0, 60.0], ["Adoption", 60.0, 78.0]]
+    labels = frames["events"]["label"].tolist()
+    assert "Child protection conference (initial)" in labels and "Placement change (foster care)" in labels
+
+
+def test_event_labels_in_one_row_never_overlap(data) -> None:
+    frames = _frames(data, "SS-EL-002")
+    events = frames["events"]
+    weeks_per_char = journeys.CHAR_PIXELS * 102 / journeys.CHART_WIDTH
+    for _, row_events in events.groupby("row"):
+        spans = sorted((w, w + len(t) * weeks_per_char) for w, t in zip(row_events["week"], row_events["label"]))
+        for (_, end), (start, _) in zip(spans, spans[1:]):
+            assert start >= end
+
+
+def test_journey_window_clips_contacts_after_78_weeks(data) -> None:
+    contacts = data["contacts"].copy()
+    contacts.loc[8, "week_rel_birth"] = 90.0  # SS-EL-001's last contact moved past +78
+    frames = journeys.journey_frames("SS-EL-001", contacts, data["events"], data["interviews"], data["placements"])
+    assert frames["contacts"]["week"].max() <= 78.0
+    assert len(frames["contacts"]) == 8
+
+
+def test_journey_chart_renders_and_alt_text_describes_it(data) -> None:
+    frames = _frames(data, "SS-GG-001")
+    text = journeys.journey_alt_text(frames, "SS-GG-001")
+    assert "7 service contacts across 3 services" in text
+    assert "3 before birth and 4 after" in text
+    assert "Rehab starts at week 20" in text
+    png = figures.render_png(figures.chart_spec(journeys.journey_chart(frames, title="Journey"), synthetic=True))
+    assert png[:4] == b"\x89PNG"
+
+
+def test_overview_counts_women_per_block(data) -> None:
+    counts = journeys.overview_counts(data["contacts"], "east_london", bin_weeks=8)
+    lookup = counts.set_index(["service", "block_start"])["women"]
+    # specialist midwife: EL-001 at -20 and -10, EL-002 at -18 and -8 -> blocks -24 and -16 (8-week blocks from -40)
+    assert lookup[("specialist_midwife", -24)] == 2
+    assert lookup[("specialist_midwife", -16)] == 1
+    assert lookup[("specialist_midwife", -8)] == 1
+    assert lookup[("drug_service", 8)] == 1
+    assert counts["block_start"].min() == -40 and counts["block_start"].max() == 72
+    assert (counts["women"] <= 2).all()
+
+
+def test_woman_week_strip_counts_contacts(data) -> None:
+    women = site_profile.recruited_women(data["participants"])
+    strip = journeys.woman_week_strip(data["contacts"], women)
+    assert strip.groupby("study_id")["contacts"].sum().to_dict() == {"SS-EL-001": 9, "SS-EL-002": 5, "SS-GG-001": 7}
