@@ -109,7 +109,8 @@ def journey_frames(
     own_events = own_events.sort_values(["week", "event"], kind="stable").reset_index(drop=True)
     event_labels = own_events["event"].map(lambda e: EVENT_LABELS.get(e, str(e).replace("_", " ")))
     if "detail" in own_events.columns:
-        detail = own_events["detail"].fillna("").astype(str)
+        detail = own_events["detail"].astype("object").where(own_events["detail"].notna(), "").astype(str)
+        detail = detail.map(lambda d: PLACEMENT_LABELS.get(d, d).lower() if d in PLACEMENT_LABELS else d)
         event_labels = event_labels.where(detail == "", event_labels + " (" + detail + ")")
     event_layer = pd.DataFrame({"label": event_labels, "week": own_events["week"].astype(float)})
     weeks_per_char = CHAR_PIXELS * (end_week - start) / CHART_WIDTH
@@ -135,6 +136,8 @@ def journey_frames(
             "end": pd.to_numeric(own_placements["to_week"], errors="coerce").fillna(end_week).clip(upper=end_week).astype(float),
         }
     ).sort_values("start").reset_index(drop=True)
+    chars_fit = ((placement_layer["end"] - placement_layer["start"]) / weeks_per_char - 1).astype(int)
+    placement_layer["text"] = [_fit(label, n) for label, n in zip(placement_layer["label"], chars_fit)]
     return {
         "contacts": contact_layer,
         "events": event_layer,
@@ -173,7 +176,7 @@ def journey_chart(frames: dict[str, pd.DataFrame], *, title: str, lanes: list[st
         layers.append(
             alt.Chart(placements)
             .mark_text(align="left", dx=3, fontSize=11, color=palette.TEXT)
-            .encode(y=y, x=alt.X("start:Q", scale=x_scale), text="label:N")
+            .encode(y=y, x=alt.X("start:Q", scale=x_scale), text="text:N")
         )
     if not frames["contacts"].empty:
         layers.append(
@@ -298,8 +301,8 @@ def overview_chart(released: pd.DataFrame, n_women: int, *, title: str, bin_week
             color=alt.Color(
                 "share:Q",
                 scale=alt.Scale(domain=[0, 1], range=list(palette.SEQUENTIAL)),
-                title="Share of women with a contact",
-                legend=alt.Legend(format="%", orient="bottom", direction="horizontal", gradientLength=240),
+                title="Women with a contact",
+                legend=alt.Legend(format="%", orient="bottom", direction="horizontal", gradientLength=240, titleLimit=400),
             ),
             tooltip=["service_label:N", "block_start:Q", alt.Tooltip("share:Q", format=".0%")],
         )
@@ -390,6 +393,15 @@ def _lane_order(lanes: pd.Series) -> list[str]:
     codes = {label: code for code, label in labels.items()}
     ordered_codes = ordered_services(lanes.map(lambda lane: codes.get(lane, lane)))
     return [labels.get(code, code) for code in ordered_codes]
+
+
+def _fit(label: str, chars: int) -> str:
+    """Shorten ``label`` to ``chars`` characters (with an ellipsis); empty if too short to read."""
+    if chars >= len(label):
+        return label
+    if chars < 4:
+        return ""
+    return label[: chars - 1].rstrip() + "\u2026"
 
 
 def _stagger(weeks: list[float], widths: list[float]) -> list[int]:

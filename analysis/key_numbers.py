@@ -21,7 +21,7 @@ import yaml
 
 from analysis import outputs
 from analysis.models_of_care import contacts_by_site_period, placements_by_site, women_by_site
-from analysis.site_profile import recruited_women
+from analysis.site_profile import interview_flow, recruited_women, retention_summary
 from analysis.themes import themes_of
 
 WAVES: Final[tuple[int, ...]] = (1, 2, 3, 4, 5)
@@ -78,12 +78,10 @@ def compute_key_numbers(
     }
 
     done = interviews.loc[(interviews["status"] == "completed").fillna(False)]
-    per_wave = (
-        done.groupby("wave")["study_id"].nunique().reindex(list(WAVES), fill_value=0).rename("interviews").reset_index()
-    )
-    per_wave["wave"] = "wave_" + per_wave["wave"].astype(int).astype(str)
-    wave_values = _release_column(per_wave, "wave", "interviews", f"{NAME_PREFIX}/interviews-by-wave", profile)
-    numbers["interviews"] = {**wave_values, "total": _fmt_int(len(done))}
+    released_flow = release_retention(interviews, name=f"{NAME_PREFIX}/interviews-by-wave", profile=profile)
+    completed = dict(zip(released_flow["Wave"], released_flow["Completed"], strict=True))
+    wave_values = {f"wave_{w}": _fmt_value(completed.get(str(w), 0)) for w in WAVES}
+    numbers["interviews"] = {**wave_values, "total": _fmt_value(completed.get("Total", 0))}
     numbers["retention"] = {
         "wave_5_pct": _pct(wave_values["wave_5"], n_recruited),
         "completed_all_waves": _release_single(
@@ -144,6 +142,17 @@ def compute_key_numbers(
         "documents_women": _fmt_int(int(segments["document"].nunique())),
     }
     return numbers
+
+
+def release_retention(interviews: pd.DataFrame, *, name: str, profile: str | None = None) -> pd.DataFrame:
+    """Interview status by wave for all sites with a Total row, through ``release_table``.
+
+    The same release feeds the synthesis table and the key numbers, so the prose and the table
+    always show the same (suppressed) values. Rows sum to the women recruited.
+    """
+    table = retention_summary(interview_flow(interviews), with_total=True)
+    counts = [c for c in table.columns if c not in ("Wave", "Timing")]
+    return outputs.release_table(table, name=name, count_columns=counts, profile=profile)
 
 
 def write_variables(numbers: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:

@@ -115,6 +115,27 @@ def placements_by_site(participants: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["site", "time", "placement", "babies"])
 
 
+ALL_SITES: Final[str] = "all_sites"
+"""Site code of the all-sites rows added by ``release_placements``."""
+
+
+def release_placements(placements: pd.DataFrame, *, name: str, profile: str | None = None) -> pd.DataFrame:
+    """Release ``placements_by_site`` for the figure, plus all-sites rows (``site = ALL_SITES``).
+
+    Per-site counts are released as one table (rows = site and time, columns = placement, so
+    the all-sites counts are its published column margins); the all-sites counts are released
+    on their own. Small sites are often fully suppressed; the all-sites rows still show the
+    overall pattern.
+    """
+    from analysis import outputs
+
+    per_site = outputs.release_counts(placements, name=name, count_column="babies", by=["site", "time"], profile=profile)
+    totals = placements.groupby(["time", "placement"], sort=False)["babies"].sum().reset_index()
+    totals.insert(0, "site", ALL_SITES)
+    overall = outputs.release_counts(totals, name=f"{name}-all-sites", count_column="babies", by=["site", "time"], profile=profile)
+    return pd.concat([per_site, overall], ignore_index=True)
+
+
 def placements_wide(placements: pd.DataFrame, time: str) -> pd.DataFrame:
     """One row per site, one count column per placement (labels), for ``release_table``.
 
@@ -140,7 +161,7 @@ def placements_chart(released: pd.DataFrame, *, title: str) -> alt.FacetChart:
     if "suppressed" not in data.columns:
         data["suppressed"] = False
     data["suppressed"] = data["suppressed"].astype(bool)
-    labels = read_sites().set_index("code")["label"]
+    labels = {**read_sites().set_index("code")["label"].to_dict(), ALL_SITES: "All sites"}
     data["site_label"] = data["site"].map(lambda s: labels.get(s, s))
     data["placement_label"] = data["placement"].map({**PLACEMENT_LABELS, "not_known": "Not known"})
     data["label"] = ["supp." if s else f"{int(v)}" for v, s in zip(data["value"].fillna(0), data["suppressed"])]
@@ -157,7 +178,12 @@ def placements_chart(released: pd.DataFrame, *, title: str) -> alt.FacetChart:
         alt.layer(bars, text, data=data)
         .properties(width=170, height=22 * len(order))
         .facet(
-            row=alt.Row("site_label:N", sort=[labels.get(s, s) for s in site_order()], title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+            row=alt.Row(
+                "site_label:N",
+                sort=[labels.get(s, s) for s in [*site_order(), ALL_SITES]],
+                title=None,
+                header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold"),
+            ),
             column=alt.Column("time:N", sort=list(OUTCOME_TIMES.values()), title=None),
         )
         .properties(title=title)
@@ -167,7 +193,7 @@ def placements_chart(released: pd.DataFrame, *, title: str) -> alt.FacetChart:
 def placements_alt_text(released: pd.DataFrame) -> str:
     """Describe the placements chart: share with mother at birth and 18 months, by site where shown."""
     data = released.assign(value=pd.to_numeric(released["babies"], errors="coerce"))
-    labels = read_sites().set_index("code")["label"]
+    labels = {**read_sites().set_index("code")["label"].to_dict(), ALL_SITES: "All sites"}
     text = (
         "Bar charts of the baby's placement (with mother, mother-and-baby placement, kinship, foster care, "
         "adoption) at birth and at 18 months, one row of panels per site, each bar labelled with its count."

@@ -204,15 +204,25 @@ def interview_flow(interviews: pd.DataFrame, site: str | None = None) -> pd.Data
     return counts
 
 
-def retention_summary(flow: pd.DataFrame) -> pd.DataFrame:
-    """Pivot an (un)released interview flow into one row per wave with a column per status."""
+def retention_summary(flow: pd.DataFrame, *, with_total: bool = False) -> pd.DataFrame:
+    """Pivot an interview flow into one row per wave with a column per status.
+
+    With ``with_total`` a last row ``Total`` sums the interviews of every wave (so
+    ``release_table`` treats it as the column margin). ``Wave`` is text so the total row fits.
+    """
     wide = flow.pivot_table(
         index=["wave", "wave_label"], columns="status", values="women", aggfunc="first", sort=False
     ).reset_index()
     wide.columns.name = None
-    columns = ["wave", "wave_label", *[s for s in INTERVIEW_STATUSES if s in wide.columns]]
-    wide = wide[columns].rename(columns={"wave": "Wave", "wave_label": "Timing"})
-    return wide.rename(columns={s: s.capitalize() for s in INTERVIEW_STATUSES})
+    statuses = [s for s in INTERVIEW_STATUSES if s in wide.columns]
+    wide = wide[["wave", "wave_label", *statuses]].rename(columns={"wave": "Wave", "wave_label": "Timing"})
+    wide["Wave"] = wide["Wave"].astype(int).astype(str)
+    wide = wide.rename(columns={s: s.capitalize() for s in INTERVIEW_STATUSES})
+    if with_total:
+        counts = [s.capitalize() for s in statuses]
+        total = {"Wave": "Total", "Timing": "All waves", **{c: int(wide[c].sum()) for c in counts}}
+        wide = pd.concat([wide, pd.DataFrame([total])], ignore_index=True)
+    return wide
 
 
 def contacts_by_service_phase(contacts: pd.DataFrame, site: str | None = None) -> pd.DataFrame:
@@ -335,7 +345,7 @@ def gap_alt_text(released_gap: pd.DataFrame, n_women: int, site_name: str) -> st
         if change[biggest_drop] < 0:
             text += f" The largest fall was in {biggest_drop} ({change[biggest_drop] / n_women:+.1f} per woman)."
     if released_gap.get("suppressed") is not None and bool(released_gap["suppressed"].any()):
-        text += " Some small counts are suppressed and shown as a grey cross."
+        text += " Some small counts are suppressed; the chart says which."
     return text
 
 
@@ -358,6 +368,7 @@ def gap_chart(released_gap: pd.DataFrame, n_women: int, *, title: str) -> alt.Ch
     for column in ("before", "after"):
         if column not in wide.columns:
             wide[column] = float("nan")
+    wide = wide.dropna(subset=["before", "after"])
     rule = alt.Chart(wide).mark_rule(color=palette.GRID, strokeWidth=3).encode(
         y=y, x=alt.X("before:Q"), x2="after:Q"
     )
@@ -382,13 +393,20 @@ def gap_chart(released_gap: pd.DataFrame, n_women: int, *, title: str) -> alt.Ch
             tooltip=["service_label:N", "period_label:N", alt.Tooltip("per_woman:Q", format=".1f")],
         )
     )
-    hidden = data.loc[data["suppressed"].astype(bool)].assign(per_woman=0.0, note="suppressed")
+    hidden = data.loc[data["suppressed"].astype(bool)]
     layers: list[alt.Chart] = [rule, points]
     if not hidden.empty:
+        notes = (
+            hidden.groupby("service_label", sort=False)["period"]
+            .agg(lambda periods: "suppressed" if len(set(periods)) == 2 else f"{periods.iloc[0]}: suppressed")
+            .rename("note")
+            .reset_index()
+            .assign(per_woman=0.0)
+        )
         layers.append(
-            alt.Chart(hidden)
-            .mark_point(shape="cross", color=palette.SUPPRESSED_GREY, size=100)
-            .encode(y=y, x="per_woman:Q")
+            alt.Chart(notes)
+            .mark_text(align="left", dx=6, fontSize=11, fontStyle="italic", color=palette.DARK_GREY)
+            .encode(y=y, x="per_woman:Q", text="note:N")
         )
     height = max(120, 28 * len(order))
     return alt.layer(*layers).properties(title=title, width=460, height=height)
@@ -414,9 +432,10 @@ def flow_chart(released_flow: pd.DataFrame, *, title: str) -> alt.Chart:
         scale=alt.Scale(domain=status_order, range=palette.categorical(len(status_order))),
         legend=None,
     )
+    data["x"] = data["women_value"].fillna(0)
     base = alt.Chart(data).encode(y=alt.Y("wave_text:N", title=None, sort=sorted(data["wave_text"].unique())))
-    bars = base.mark_bar().encode(x=alt.X("women_value:Q", title="Women"), color=colour)
-    labels = base.mark_text(align="left", dx=4).encode(x=alt.X("women_value:Q"), text="label:N")
+    bars = base.mark_bar().encode(x=alt.X("x:Q", title="Women"), color=colour)
+    labels = base.mark_text(align="left", dx=4).encode(x=alt.X("x:Q"), text="label:N")
     return (
         alt.layer(bars, labels, data=data)
         .properties(width=170, height=170)
@@ -456,9 +475,10 @@ def contacts_phase_chart(released: pd.DataFrame, *, title: str) -> alt.Chart:
     data["label"] = ["suppressed" if bool(s) else f"{int(v)}" for v, s in zip(data["value"].fillna(0), data["suppressed"])]
     data["phase_label"] = data["phase"].map(PHASE_LABELS)
     order = data.drop_duplicates("service_label")["service_label"].tolist()
+    data["x"] = data["value"].fillna(0)
     base = alt.Chart(data).encode(y=alt.Y("service_label:N", sort=order, title=None))
-    bars = base.mark_bar(color=palette.DARK_BLUE).encode(x=alt.X("value:Q", title="Contacts"))
-    labels = base.mark_text(align="left", dx=3).encode(x="value:Q", text="label:N")
+    bars = base.mark_bar(color=palette.DARK_BLUE).encode(x=alt.X("x:Q", title="Contacts"))
+    labels = base.mark_text(align="left", dx=3).encode(x="x:Q", text="label:N")
     return (
         alt.layer(bars, labels, data=data)
         .properties(width=180, height=max(120, 24 * len(order)))

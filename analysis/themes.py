@@ -279,8 +279,9 @@ def share_heatmap(
     data["text_colour"] = ["#FFFFFF" if (not pd.isna(s) and s >= 0.6) else "#000000" for s in data["share"]]
     rows = data.drop_duplicates(row)[row].tolist()
     columns = column_sort or data.drop_duplicates(column)[column].tolist()
-    x = alt.X(f"{column}:N", sort=columns, title=column_title, axis=alt.Axis(labelAngle=0, labelLimit=160))
-    y = alt.Y(f"{row}:N", sort=rows, title=row_title)
+    angle = -25 if max((len(str(c)) for c in columns), default=0) > 12 else 0
+    x = alt.X(f"{column}:N", sort=columns, title=column_title, axis=alt.Axis(labelAngle=angle, labelLimit=220))
+    y = alt.Y(f"{row}:N", sort=rows, title=row_title, axis=alt.Axis(labelLimit=360))
     shown = alt.Chart(data.loc[~data["suppressed"]]).mark_rect(stroke="#FFFFFF").encode(
         x=x,
         y=y,
@@ -323,8 +324,8 @@ def count_heatmap(
     data["text_colour"] = ["#FFFFFF" if (not pd.isna(v) and top > 0 and v / top >= 0.6) else "#000000" for v in data["value"]]
     rows = row_sort or data.drop_duplicates(row)[row].tolist()
     columns = column_sort or data.drop_duplicates(column)[column].tolist()
-    x = alt.X(f"{column}:N", sort=columns, title=column_title, axis=alt.Axis(labelAngle=-30, labelLimit=180))
-    y = alt.Y(f"{row}:N", sort=rows, title=row_title)
+    x = alt.X(f"{column}:N", sort=columns, title=column_title, axis=alt.Axis(labelAngle=-30, labelLimit=220))
+    y = alt.Y(f"{row}:N", sort=rows, title=row_title, axis=alt.Axis(labelLimit=360))
     shown = alt.Chart(data.loc[~data["suppressed"]]).mark_rect(stroke="#FFFFFF").encode(
         x=x,
         y=y,

@@ -130,3 +130,11 @@ def test_sources_yml_declares_every_data_file(scale1: dict[str, bytes]) -> None:
     declared |= {log["file"] for log in sources["contact_logs"]}
     data_files = {n for n in scale1 if "/" not in n and n not in ("README.md", "sources.yml")}
     assert data_files == declared
+
+
+def test_cli_regenerates_from_manifest(tmp_path: Path) -> None:
+    from analysis.synthetic.__main__ import main
+
+    assert main(["--from-manifest", str(SHIPPED / "manifest.json"), "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "manifest.json").read_bytes() == (SHIPPED / "manifest.json").read_bytes()
+    assert (tmp_path / "sources.yml").read_bytes() == (SHIPPED / "sources.yml").read_bytes()

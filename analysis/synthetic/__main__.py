@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -21,7 +22,14 @@ def main(argv: list[str] | None = None) -> int:
         "--scale", type=int, default=DEFAULT_SCALE, help="K times as many women (K >= 1)"
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument(
+        "--from-manifest", type=Path, default=None, metavar="MANIFEST",
+        help="take seed and scale from a manifest.json written by an earlier run",
+    )
     args = parser.parse_args(argv)
+    if args.from_manifest is not None:
+        recorded = json.loads(args.from_manifest.read_text(encoding="utf-8"))
+        args.seed, args.scale = int(recorded["seed"]), int(recorded["scale"])
     if args.scale < 1:
         parser.error("--scale must be at least 1")
     started = time.perf_counter()

@@ -153,6 +153,9 @@ def _summary(women, true_contacts: pd.DataFrame, log_counts, women_docs, pro_doc
 def generate(seed: int, scale: int, out: Path) -> dict[str, object]:
     """Write the synthetic export folder for ``seed`` and ``scale`` into ``out``.
 
+    Files whose bytes are unchanged are not rewritten; transcripts of an earlier run (listed in
+    the old ``manifest.json``) that this run does not make are removed; other files in ``out``
+    (e.g. a QDA project written by another tool) are left alone.
     Returns the manifest (generator version, seed, scale, sha256 of every file).
     """
     from analysis.synthetic import GENERATOR_VERSION
@@ -174,8 +177,8 @@ def generate(seed: int, scale: int, out: Path) -> dict[str, object]:
             previous = json.loads(old_manifest.read_text(encoding="utf-8")).get("files", {})
         except (ValueError, AttributeError):
             previous = {}
-        for name in previous:
-            if name not in files and (out / name).is_file():
+        for name in previous:  # only transcripts vary in name between runs (scale)
+            if name.startswith("transcripts/") and name not in files and (out / name).is_file():
                 (out / name).unlink()
     for name, data in files.items():
         write_if_changed(out / name, data)
