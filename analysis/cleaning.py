@@ -11,7 +11,10 @@ which and how each is kept, then:
    parsed, blank, junk/total and exactly duplicated rows dropped and logged;
 4. derives weeks and phase relative to the birth, interview status per wave, participant status,
    the baby's placements as intervals and the placement at birth and at 18 months; reads the
-   codebook, coded segments and professionals, and checks coded text against the transcripts;
+   codebook, coded segments and professionals, and checks coded text against the transcripts.
+   The codebook, coded segments and transcripts come either from the CSV export and the
+   ``transcripts/`` folder, or, when ``sources.yml`` has a ``qdpx:`` entry, from a REFI-QDA
+   project (``analysis.qda``; see "Coded data from a REFI-QDA project" below);
 5. validates every table against its pandera schema (``analysis.schemas``) and the cross-table
    rules (every contact belongs to a recruited woman at the same site, every segment document to
    a completed interview, ...). The first broken rule stops the stage with a
@@ -29,6 +32,18 @@ changed. On any error ``out_dir`` is left exactly as it was. ``manifest.json`` i
 Site fingerprints: ``sites/<site>.sha256`` holds a sha256 over that site's rows of every derived
 table, the codebook and the cleaning-log lines about the site's own contact log, and is rewritten
 only when it changes, so fixing one site's contact log reruns only that site's profile.
+
+Coded data from a REFI-QDA project: ``qdpx: {file: X.qdpx, map: qda_map.csv, strict: true}``
+in ``sources.yml`` (``map`` and ``strict`` optional) replaces the ``file`` entries of the
+``codebook``, ``segments`` and ``professional_segments`` sections (declaring both is an error;
+those sections may stay for their ``document_pattern``). The project is read with
+:func:`analysis.qda.read_project` and mapped to study documents with the declared map only (a
+``qda_map.csv`` that is not declared is not read); the frames it gives are exactly those of the
+CSV export, so every derived table is the same. Rows read from the project carry the XML line of
+their ``<Code>`` or ``<Coding>`` element, and a broken rule about them is raised as a
+:class:`analysis.qda.QdaError` (a DataValidationError) naming ``X.qdpx!project.qde``, the element
+(``Code``, ``Coding``, or the ``TextSource`` of a document) and its line. Deviations of the
+export that the reader tolerated are listed in the cleaning log.
 """
 
 from __future__ import annotations
@@ -40,7 +55,9 @@ import io
 import json
 import re
 import sys
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +70,8 @@ from analysis import tables as t
 from analysis.atomic import staging_folder, swap_into_place
 from analysis.contact_logs import LogEntry, load_service_map, standardise_log
 from analysis.errors import DataValidationError
+from analysis.qda import QdaError, QdaWarning, read_project, to_raw_frames
+from analysis.qda.model import CODEBOOK_COLUMNS
 from analysis.redcap import DAG_COLUMN, decode_records, read_dictionary
 from analysis.schemas import derived_schemas, require_known, validate
 
@@ -61,6 +80,14 @@ MANIFEST_FILE = "manifest.json"
 SITES_FOLDER = "sites"
 BIRTH_FALLBACK_GESTATION = 40
 """Weeks of gestation assumed at birth when a woman's birth is not recorded."""
+CODED_SECTIONS = ("codebook", "segments", "professional_segments")
+"""Sections of ``sources.yml`` whose data a ``qdpx:`` entry provides instead."""
+QDA_COLUMNS: dict[str, dict[str, str]] = {
+    "codebook": dict(zip(("code", "description", "colour"), CODEBOOK_COLUMNS, strict=True)),
+    "segments": {"document": "Document", "code": "Code", "start": "Start", "end": "End",
+                 "text": "Coded text", "coder": "Coder"},
+}
+"""Column names of the frames read from a REFI-QDA project (those of the CSV export)."""
 
 
 @dataclass
@@ -276,6 +303,7 @@ class _Context:
     services: pd.DataFrame
     log: list[LogEntry] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)
+    qdpx: _ProjectData | None = None
 
     def record_input(self, file: str) -> None:
         path = self.raw_dir / file
@@ -642,20 +670,182 @@ def _contacts(ctx: _Context, women: pd.DataFrame, birth: pd.Series) -> tuple[pd.
 
 
 # ------------------------------------------------------------------------------------------
+# Coded data from a REFI-QDA project (the alternative to the CSV export)
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _ProjectData:
+    """The codebook, coded segments and transcripts of a raw folder, read from a ``.qdpx``.
+
+    Attributes:
+        file: the ``.qdpx`` as declared in ``sources.yml`` (relative to the raw folder); used
+            in ``_file`` of its rows and in the cleaning log.
+        xml_file: ``file!<entry>.qde``, the XML file that the lines below count in.
+        frames: ``codebook``, ``segments`` (women) and ``professional_segments``: the frames
+            of the CSV export (strings, plus ``_row``), with ``_row`` the XML line of each
+            row's ``<Code>`` or ``<Coding>`` element.
+        transcripts: canonical text of each mapped document, by document name.
+        source_line_of_coding: XML line of a ``<Coding>`` -> line of its ``<TextSource>``.
+    """
+
+    file: str
+    xml_file: str
+    frames: dict[str, pd.DataFrame]
+    transcripts: dict[str, str]
+    source_line_of_coding: dict[int, int]
+
+
+def _qdpx_spec(sources: Mapping) -> dict | None:
+    """Return the ``qdpx:`` entry of ``sources.yml`` (``None`` for the CSV form), checked."""
+    spec = sources.get("qdpx")
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        spec = {"file": spec}
+    if not isinstance(spec, dict) or not spec.get("file"):
+        raise DataValidationError(SOURCES_FILE, None, "qdpx.file", "qdpx entry names its file",
+                                  "write qdpx: {file: <project>.qdpx, map: qda_map.csv}")
+    unknown = sorted(set(spec) - {"file", "map", "strict"})
+    if unknown:
+        raise DataValidationError(SOURCES_FILE, None, f"qdpx.{unknown[0]}", "known qdpx keys",
+                                  "a qdpx entry may hold only file, map and strict")
+    for key in CODED_SECTIONS:
+        section = sources.get(key)
+        if isinstance(section, dict) and "file" in section:
+            raise DataValidationError(
+                SOURCES_FILE, None, f"{key}.file", "coded data declared once",
+                f"sources.yml declares the coded data both as a REFI-QDA project (qdpx: "
+                f"{spec['file']}) and as CSV files ({key}.file: {section['file']}); keep one: "
+                "remove the qdpx entry, or the file entries of codebook, segments and "
+                "professional_segments")
+    return spec
+
+
+def _relative_error(error: DataValidationError, raw_dir: Path) -> DataValidationError:
+    """The same error with paths inside the raw folder shown relative to it."""
+    prefix = f"{raw_dir}/"
+
+    def strip(text: str) -> str:
+        return text.replace(prefix, "")
+
+    if isinstance(error, QdaError):
+        return QdaError(strip(error.file), error.element, error.line, error.rule,
+                        strip(error.message))
+    return DataValidationError(strip(error.file), error.row, error.column, error.rule,
+                               strip(error.message))
+
+
+def _key_with_occurrence(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """One key per row: the row's values in *columns* and how often they occurred before."""
+    occurrence = frame.groupby(columns, sort=False, dropna=False).cumcount()
+    parts = [frame[c].astype(str) for c in columns] + [occurrence.astype(str)]
+    return pd.Series(list(zip(*parts)), index=frame.index, dtype=object)
+
+
+def _read_qdpx(ctx: _Context, spec: Mapping) -> _ProjectData:
+    """Read the declared REFI-QDA project into the frames of the CSV export (see ``_ProjectData``).
+
+    Raises:
+        QdaError: for a project that cannot be read (file, element and line named).
+        DataValidationError: for a bad ``qda_map.csv`` (file, line and column named).
+    """
+    file = str(spec["file"])
+    path = ctx.raw_dir / file
+    map_file = str(spec["map"]) if spec.get("map") else None
+    ctx.record_input(file)
+    if map_file is not None:
+        ctx.record_input(map_file)
+        if not (ctx.raw_dir / map_file).is_file():
+            raise DataValidationError(map_file, None, None, "file present",
+                                      f"{map_file} declared in sources.yml (qdpx.map) does not "
+                                      "exist")
+    if not path.is_file():
+        raise DataValidationError(file, None, None, "file present",
+                                  f"{file} declared in sources.yml (qdpx.file) does not exist")
+    try:
+        with warnings.catch_warnings():  # tolerated deviations go to the cleaning log instead
+            warnings.simplefilter("ignore", QdaWarning)
+            project = read_project(path, strict=bool(spec.get("strict", True)))
+            data = to_raw_frames(project, None if map_file is None else ctx.raw_dir / map_file)
+    except DataValidationError as error:
+        raise _relative_error(error, ctx.raw_dir) from None
+    xml_file = project.file.replace(f"{ctx.raw_dir}/", "")
+    for message in data.deviations:
+        ctx.log.append(LogEntry("read", file, "REFI-QDA export deviation tolerated", 1,
+                                "tolerated", message.replace(f"{ctx.raw_dir}/", "")))
+
+    # XML line of every row: <Code> for the codebook, <Coding> for a segment.
+    document_of = dict(zip(data.documents["source_guid"], data.documents["document"],
+                           strict=True))
+    codings = project.codings.loc[project.codings["source_guid"].isin(document_of)].copy()
+    codings["document"] = codings["source_guid"].map(document_of)
+    key_columns = ["document", "start", "end", "code", "coder"]
+    line_of = dict(zip(_key_with_occurrence(codings, key_columns), codings["line"], strict=True))
+    source_line = dict(zip(project.sources["guid"], project.sources["line"], strict=True))
+    strings = data.string_frames()
+    typed = {"segments": data.women_segments, "professional_segments": data.professional_segments}
+    for key, frame in typed.items():
+        renamed = frame.rename(columns={v: k for k, v in QDA_COLUMNS["segments"].items()})
+        keys = _key_with_occurrence(renamed, key_columns)
+        strings[key]["_row"] = [int(line_of[k]) for k in keys]
+    strings["codebook"]["_row"] = project.codes["line"].astype("int64").to_numpy()
+    return _ProjectData(
+        file=file, xml_file=xml_file, frames=strings, transcripts=data.transcripts,
+        source_line_of_coding=dict(zip(codings["line"],
+                                       codings["source_guid"].map(source_line), strict=True)))
+
+
+def _coded_source(ctx: _Context, key: str) -> tuple[pd.DataFrame, str, dict, int, Mapping]:
+    """Read the codebook or one set of coded segments, from the CSV export or the project.
+
+    Returns ``(frame of strings with _row, file, columns, header_row, section)``.
+    """
+    if ctx.qdpx is None:
+        spec = _section(ctx, key)
+        file = spec["file"]
+        ctx.record_input(file)
+        return (read_source(ctx.raw_dir, spec), file, dict(spec["columns"]),
+                int(spec.get("header_row", 1)), spec)
+    section = ctx.sources.get(key)
+    spec = section if isinstance(section, dict) else {}
+    columns = QDA_COLUMNS["codebook" if key == "codebook" else "segments"]
+    return ctx.qdpx.frames[key].copy(), ctx.qdpx.file, dict(columns), 1, spec
+
+
+@contextmanager
+def _located_in_project(ctx: _Context, part: str) -> Iterator[None]:
+    """Re-raise a broken rule about rows read from the project naming its XML element and line.
+
+    *part* is ``"codebook"`` (rows are ``<Code>`` elements) or ``"segments"`` (rows are
+    ``<Coding>`` elements; a problem with the ``Document`` is shown at the ``<TextSource>``).
+    Errors about other files pass through unchanged.
+    """
+    try:
+        yield
+    except QdaError:
+        raise
+    except DataValidationError as error:
+        project = ctx.qdpx
+        if project is None or error.file != project.file:
+            raise
+        element, line = ("Code" if part == "codebook" else "Coding"), error.row
+        if part == "segments" and error.column in ("Document", "document"):
+            element, line = "TextSource", project.source_line_of_coding.get(error.row, error.row)
+        message = f"{error.column}: {error.message}" if error.column else error.message
+        raise QdaError(project.xml_file, element, line, error.rule, message) from None
+
+
+# ------------------------------------------------------------------------------------------
 # Qualitative: codebook, segments, professionals
 # ------------------------------------------------------------------------------------------
 
 
 def _codebook(ctx: _Context) -> pd.DataFrame:
-    spec = _section(ctx, "codebook")
-    file = spec["file"]
-    ctx.record_input(file)
-    frame = read_source(ctx.raw_dir, spec)
-    columns = dict(spec["columns"])
-    _require_columns(frame, columns, file, int(spec.get("header_row", 1)),
-                     optional=("description", "colour"))
+    frame, file, columns, header_row, spec = _coded_source(ctx, "codebook")
+    _require_columns(frame, columns, file, header_row, optional=("description", "colour"))
     frame = _drop_blank_and_duplicates(frame, file, ctx.log)
-    separator = str(spec.get("path_separator", "\\"))
+    separator = "\\" if ctx.qdpx is not None else str(spec.get("path_separator", "\\"))
     ids: dict[str, str] = {}
     children: dict[str, int] = {}
     rows = []
@@ -684,12 +874,8 @@ def _codebook(ctx: _Context) -> pd.DataFrame:
 
 
 def _read_segments(ctx: _Context, key: str, codebook: pd.DataFrame) -> pd.DataFrame:
-    spec = _section(ctx, key)
-    file = spec["file"]
-    ctx.record_input(file)
-    frame = read_source(ctx.raw_dir, spec)
-    columns = dict(spec["columns"])
-    _require_columns(frame, columns, file, int(spec.get("header_row", 1)), optional=("coder",))
+    frame, file, columns, header_row, spec = _coded_source(ctx, key)
+    _require_columns(frame, columns, file, header_row, optional=("coder",))
     frame = _drop_blank_and_duplicates(frame, file, ctx.log)
     out = pd.DataFrame({
         "document": frame[columns["document"]].str.strip(),
@@ -712,7 +898,8 @@ def _read_segments(ctx: _Context, key: str, codebook: pd.DataFrame) -> pd.DataFr
                   "code in codebook", "code path not found in the codebook",
                   raw_column=columns["code"])
     out["theme_id"] = out["code_id"].str.split(".").str[0]
-    bad = ~out["document"].str.fullmatch(spec["document_pattern"])
+    pattern = spec.get("document_pattern")
+    bad = ~out["document"].str.fullmatch(pattern) if pattern else pd.Series(False, out.index)
     if bad.any():
         i = bad.idxmax()
         raise DataValidationError(file, int(out.at[i, "_row"]), columns["document"],
@@ -722,7 +909,16 @@ def _read_segments(ctx: _Context, key: str, codebook: pd.DataFrame) -> pd.DataFr
 
 
 def _check_transcripts(ctx: _Context, segments: pd.DataFrame, column_names: Mapping) -> dict:
-    """Check ``text == transcript[start:end]``; return {document: transcript text}."""
+    """Check ``text == transcript[start:end]``; return {document: transcript text}.
+
+    The transcripts are the files of the ``transcripts`` folder, or those held in the REFI-QDA
+    project when the coded data come from one.
+    """
+    if ctx.qdpx is not None:
+        texts = {document: ctx.qdpx.transcripts[document]
+                 for document in sorted(segments["document"].unique())}
+        _check_coded_text(segments, texts, column_names)
+        return texts
     spec = ctx.sources.get("transcripts")
     if not spec:
         return {}
@@ -740,6 +936,16 @@ def _check_transcripts(ctx: _Context, segments: pd.DataFrame, column_names: Mapp
         data = path.read_bytes()
         digest.update(document.encode() + b"\0" + hashlib.sha256(data).digest())
         texts[document] = _decode_bytes(data, encoding, str(path.relative_to(ctx.raw_dir)), "\t")
+    _check_coded_text(segments, texts, column_names)
+    coded_file = str(segments["_file"].iloc[0]) if len(segments) else "segments"
+    ctx.inputs[f"{spec.get('folder', 'transcripts')}/ (documents of {coded_file})"] = (
+        digest.hexdigest())
+    return texts
+
+
+def _check_coded_text(segments: pd.DataFrame, texts: Mapping[str, str],
+                      column_names: Mapping) -> None:
+    """Raise at the first segment whose text is not ``transcript[start:end]``."""
     for document, start, end, coded, file, row in zip(
             segments["document"], segments["start"], segments["end"], segments["text"],
             segments["_file"], segments["_row"]):
@@ -749,10 +955,6 @@ def _check_transcripts(ctx: _Context, segments: pd.DataFrame, column_names: Mapp
                 str(file), int(row), column_names["text"],
                 "coded text equals transcript[Start:End]",
                 f"{document}[{start}:{end}] is {found[:60]!r}, not {str(coded)[:60]!r}")
-    coded_file = str(segments["_file"].iloc[0]) if len(segments) else "segments"
-    ctx.inputs[f"{spec.get('folder', 'transcripts')}/ (documents of {coded_file})"] = (
-        digest.hexdigest())
-    return texts
 
 
 def _professionals(ctx: _Context) -> pd.DataFrame:
@@ -793,7 +995,8 @@ def _professionals(ctx: _Context) -> pd.DataFrame:
 def build_tables(raw_dir: Path) -> tuple[dict[str, pd.DataFrame], dict]:
     """Read, clean, derive and validate; return (tables, facts for the manifest).
 
-    Raises DataValidationError for the first broken rule. Writes nothing.
+    The tables hold exactly their declared columns (``analysis.tables.TABLE_COLUMNS``), sorted
+    as stored. Raises DataValidationError for the first broken rule. Writes nothing.
     """
     raw_dir = Path(raw_dir)
     sources = load_sources(raw_dir)
@@ -804,6 +1007,7 @@ def build_tables(raw_dir: Path) -> tuple[dict[str, pd.DataFrame], dict]:
     ctx.record_input(SOURCES_FILE)
     schemas = derived_schemas(id_pattern, list(sites["code"]), list(services["code"]))
     redcap_fields = dict(_section(ctx, "redcap")["fields"])
+    qdpx = _qdpx_spec(sources)  # checked before any file is read
 
     women, substances, mental_health, facts = _participants(ctx)
     validate(women.assign(**{c: women[c].astype(t.TABLE_COLUMNS["participants"][c])
@@ -840,37 +1044,43 @@ def build_tables(raw_dir: Path) -> tuple[dict[str, pd.DataFrame], dict]:
                 error.rule, error.message + " (contact date too far from the birth)")
         raise error from None
 
-    codebook = _codebook(ctx)
-    validate(_typed(codebook, "codebook"), schemas["codebook"], "codebook")
+    if qdpx is not None:
+        ctx.qdpx = _read_qdpx(ctx, qdpx)
+    with _located_in_project(ctx, "codebook"):
+        codebook = _codebook(ctx)
+        validate(_typed(codebook, "codebook"), schemas["codebook"], "codebook")
     completed = interviews.loc[interviews["status"] == "completed"]
     completed_docs = {f"{s}_W{w}": (s, w) for s, w in zip(completed["study_id"], completed["wave"])}
-    segments = _read_segments(ctx, "segments", codebook)
-    seg_columns = dict(_section(ctx, "segments")["columns"])
-    require_known(segments, "document", set(completed_docs),
-                  "document maps to a completed interview",
-                  "document {value!r} is not <study_id>_W<wave> of a completed interview of a "
-                  "recruited woman", raw_column=seg_columns["document"])
-    segments["study_id"] = segments["document"].map(lambda d: completed_docs[d][0])
-    segments["wave"] = segments["document"].map(lambda d: completed_docs[d][1])
-    segments["site"] = segments["study_id"].map(women.set_index("study_id")["site"])
-    _check_transcripts(ctx, segments, seg_columns)
-    segments = _segment_ids(segments)
-    validate(_typed(segments, "segments"), schemas["segments"], "segments",
-             {"start": seg_columns["start"], "end": seg_columns["end"]})
+    with _located_in_project(ctx, "segments"):
+        segments = _read_segments(ctx, "segments", codebook)
+        seg_columns = _segment_columns(ctx, "segments")
+        require_known(segments, "document", set(completed_docs),
+                      "document maps to a completed interview",
+                      "document {value!r} is not <study_id>_W<wave> of a completed interview of "
+                      "a recruited woman", raw_column=seg_columns["document"])
+        segments["study_id"] = segments["document"].map(lambda d: completed_docs[d][0])
+        segments["wave"] = segments["document"].map(lambda d: completed_docs[d][1])
+        segments["site"] = segments["study_id"].map(women.set_index("study_id")["site"])
+        _check_transcripts(ctx, segments, seg_columns)
+        segments = _segment_ids(segments)
+        validate(_typed(segments, "segments"), schemas["segments"], "segments",
+                 {"start": seg_columns["start"], "end": seg_columns["end"]})
 
     professionals = _professionals(ctx)
     validate(_typed(professionals, "professionals"), schemas["professionals"], "professionals")
-    pro_segments = _read_segments(ctx, "professional_segments", codebook)
-    pro_columns = dict(_section(ctx, "professional_segments")["columns"])
-    require_known(pro_segments, "document", set(professionals["document"]),
-                  "document in professionals list",
-                  "document {value!r} is not listed in the professionals file",
-                  raw_column=pro_columns["document"])
-    texts = _check_transcripts(ctx, pro_segments, pro_columns)
-    pro_segments = _attribute_speakers(ctx, pro_segments, professionals, texts)
-    pro_segments = _segment_ids(pro_segments)
-    validate(_typed(pro_segments, "professional_segments"), schemas["professional_segments"],
-             "professional_segments", {"start": pro_columns["start"], "end": pro_columns["end"]})
+    with _located_in_project(ctx, "segments"):
+        pro_segments = _read_segments(ctx, "professional_segments", codebook)
+        pro_columns = _segment_columns(ctx, "professional_segments")
+        require_known(pro_segments, "document", set(professionals["document"]),
+                      "document in professionals list",
+                      "document {value!r} is not listed in the professionals file",
+                      raw_column=pro_columns["document"])
+        texts = _check_transcripts(ctx, pro_segments, pro_columns)
+        pro_segments = _attribute_speakers(ctx, pro_segments, professionals, texts)
+        pro_segments = _segment_ids(pro_segments)
+        validate(_typed(pro_segments, "professional_segments"), schemas["professional_segments"],
+                 "professional_segments",
+                 {"start": pro_columns["start"], "end": pro_columns["end"]})
 
     recruited_ids = set(women.loc[women["recruited"], "study_id"])
     tables = {
@@ -886,15 +1096,24 @@ def build_tables(raw_dir: Path) -> tuple[dict[str, pd.DataFrame], dict]:
         "professionals": professionals,
         "professional_segments": pro_segments,
     }
-    tables = {name: t.sort_table(_typed(frame, name), name) for name, frame in tables.items()}
     for name in ("participant_substances", "participant_mental_health"):
-        validate(tables[name], schemas[name], name)
+        validate(t.sort_table(_typed(tables[name], name), name), schemas[name], name)
+    # The tables exactly as stored (declared columns only, no _file/_row of the raw rows), so
+    # the site fingerprints hash derived rows only, whichever form the raw data came in.
+    tables = {name: t.sort_table(t.conform(frame, name), name) for name, frame in tables.items()}
     log = pd.DataFrame([vars(entry) for entry in ctx.log],
                        columns=list(t.TABLE_COLUMNS["cleaning_log"]))
     tables["cleaning_log"] = t.conform(log, "cleaning_log")
     facts = {"synthetic": bool(sources.get("synthetic", False)), "inputs": ctx.inputs,
              "site_files": contact_facts["site_files"]}
     return tables, facts
+
+
+def _segment_columns(ctx: _Context, key: str) -> dict[str, str]:
+    """Derived column -> column name as read, for one set of coded segments."""
+    if ctx.qdpx is not None:
+        return dict(QDA_COLUMNS["segments"])
+    return dict(_section(ctx, key)["columns"])
 
 
 def _typed(frame: pd.DataFrame, name: str) -> pd.DataFrame:

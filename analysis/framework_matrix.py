@@ -12,8 +12,8 @@ Quasi-identifiers shown beside each woman must first pass through
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -23,6 +23,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from analysis.figures import atomic_write_bytes
 from analysis.site_profile import recruited_women, require_columns
 from analysis.themes import themes_of
 
@@ -145,14 +146,9 @@ def write_matrix_xlsx(
         about.cell(row=r, column=2, value=value).alignment = Alignment(wrap_text=True, vertical="top")
     about.column_dimensions["A"].width = 14
     about.column_dimensions["B"].width = 100
-    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        book.save(temp_name)
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    book.save(buffer)
+    atomic_write_bytes(target, buffer.getvalue())
     return target
 
 

@@ -138,12 +138,14 @@ def journey_frames(
     ).sort_values("start").reset_index(drop=True)
     chars_fit = ((placement_layer["end"] - placement_layer["start"]) / weeks_per_char - 1).astype(int)
     placement_layer["text"] = [_fit(label, n) for label, n in zip(placement_layer["label"], chars_fit)]
+    last_interview = interview_layer["week"].max() if not interview_layer.empty else end_week
+    window_end = float(max(end_week, np.ceil(last_interview + 1.0)))
     return {
         "contacts": contact_layer,
         "events": event_layer,
         "interviews": interview_layer,
         "placements": placement_layer,
-        "window": pd.DataFrame({"start": [start], "end": [end_week]}),
+        "window": pd.DataFrame({"start": [start], "end": [window_end]}),
     }
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -20,8 +19,16 @@ import pandas as pd
 import yaml
 
 from analysis import outputs
-from analysis.models_of_care import contacts_by_site_period, placements_by_site, women_by_site
-from analysis.site_profile import interview_flow, recruited_women, retention_summary
+from analysis.figures import atomic_write_bytes
+from analysis.models_of_care import (
+    ALL_SITES,
+    contacts_by_site_period,
+    placements_by_site,
+    placements_wide,
+    release_placements,
+    women_by_site,
+)
+from analysis.site_profile import interview_flow, read_sites, recruited_women, retention_summary
 from analysis.themes import themes_of
 
 WAVES: Final[tuple[int, ...]] = (1, 2, 3, 4, 5)
@@ -108,16 +115,24 @@ def compute_key_numbers(
 
     placements = placements_by_site(participants)
     placement_numbers: dict[str, Any] = {}
+    site_codes = {label: code for code, label in read_sites()[["code", "label"]].itertuples(index=False)}
+    all_sites = release_placements(placements, name=f"{NAME_PREFIX}/placements", profile=profile)
+    all_sites = all_sites.loc[all_sites["site"] == ALL_SITES]
     for time_label, key in (("At birth", "at_birth"), ("At 18 months", "at_18m")):
-        subset = placements.loc[placements["time"] == time_label]
-        totals = subset.groupby("placement", sort=False)["babies"].sum().reset_index()
-        placement_numbers[key] = _release_column(
-            totals, "placement", "babies", f"{NAME_PREFIX}/placement-{key}", profile
+        overall = all_sites.loc[all_sites["time"] == time_label]
+        entry: dict[str, Any] = {
+            str(row.placement): (_marker(profile) if bool(row.suppressed) else _fmt_int(int(row.babies)))
+            for row in overall.itertuples(index=False)
+        }
+        wide = placements_wide(placements, time_label)
+        released = outputs.release_table(
+            wide, name=f"{NAME_PREFIX}/placements-{key}-by-site", count_columns=list(wide.columns[1:]), profile=profile
         )
-        with_mother = subset.loc[subset["placement"] == "with_mother"].groupby("site", sort=False)["babies"].sum().reset_index()
-        by_site = _release_column(with_mother, "site", "babies", f"{NAME_PREFIX}/placement-{key}-with-mother-by-site", profile)
-        placement_numbers[key]["with_mother_by_site"] = by_site
-        placement_numbers[key]["with_mother_pct"] = _pct(placement_numbers[key].get("with_mother", "0"), n_recruited)
+        entry["with_mother_by_site"] = {
+            site_codes.get(site, site): _fmt_value(value) for site, value in zip(released["Site"], released["With mother"], strict=True)
+        }
+        entry["with_mother_pct"] = _pct(entry.get("with_mother", "0"), n_recruited)
+        placement_numbers[key] = entry
     numbers["placements"] = placement_numbers
 
     professionals = tables.get("professionals", pd.DataFrame(columns=["prof_id", "data_collection", "document"]))
@@ -171,14 +186,7 @@ def write_variables(numbers: Mapping[str, Any], path: str | os.PathLike[str]) ->
         "# analysis.key_numbers.write_variables; do not edit by hand. Values are disclosure-safe.\n"
         + yaml.safe_dump(_plain(numbers), sort_keys=True, allow_unicode=True, default_flow_style=False)
     )
-    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(target, text.encode("utf-8"))
     return target
 
 

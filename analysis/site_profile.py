@@ -377,7 +377,7 @@ def gap_chart(released_gap: pd.DataFrame, n_women: int, *, title: str) -> alt.Ch
         .mark_point(filled=True, size=140, opacity=1)
         .encode(
             y=y,
-            x=alt.X("per_woman:Q", title="Contacts per woman in the window"),
+            x=alt.X("per_woman:Q", title="Contacts per woman in the window", axis=alt.Axis(tickCount=6)),
             color=alt.Color(
                 "period_label:N",
                 scale=alt.Scale(

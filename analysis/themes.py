@@ -189,14 +189,28 @@ def segment_cooccurrence(segments: pd.DataFrame, codebook: pd.DataFrame | None =
     return _with_code_labels(out, codebook, "segments")
 
 
-def document_cooccurrence(segments: pd.DataFrame, codebook: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Return code_a, code_b, documents: pairs of different codes applied in the same document."""
-    require_columns(segments, ["document", "code_id"], table_name="segments")
-    codes = segments[["document", "code_id"]].dropna().drop_duplicates()
+def document_cooccurrence(
+    segments: pd.DataFrame, codebook: pd.DataFrame | None = None, *, level: str = "code"
+) -> pd.DataFrame:
+    """Return code_a, code_b, documents: pairs of different codes applied in the same document.
+
+    With ``level="theme"`` the pairs are of themes (a segment counts for its code's theme), and
+    the labels are theme names.
+    """
+    key = {"code": "code_id", "theme": "theme_id"}.get(level)
+    if key is None:
+        raise ValueError(f"themes.document_cooccurrence: level must be 'code' or 'theme', got {level!r}")
+    require_columns(segments, ["document", key], table_name="segments")
+    codes = segments[["document", key]].dropna().drop_duplicates().rename(columns={key: "code_id"})
     pairs = codes.merge(codes, on="document", suffixes=("_a", "_b"))
     pairs = pairs.loc[pairs["code_id_a"] < pairs["code_id_b"]]
     out = pairs.groupby(["code_id_a", "code_id_b"])["document"].nunique().rename("documents").reset_index()
     out = out.rename(columns={"code_id_a": "code_a", "code_id_b": "code_b"})
+    if level == "theme" and codebook is not None:
+        names = themes_of(codebook).set_index("theme_id")["theme"]
+        out["code_a_label"] = out["code_a"].map(names)
+        out["code_b_label"] = out["code_b"].map(names)
+        return out[["code_a", "code_a_label", "code_b", "code_b_label", "documents"]]
     return _with_code_labels(out, codebook, "documents")
 
 
@@ -437,7 +451,14 @@ def release_prevalence(
 
 
 def cooccurrence_figure(
-    pairs: pd.DataFrame, *, name: str, title: str, count: str = "segments", profile: str | None = None
+    pairs: pd.DataFrame,
+    *,
+    name: str,
+    title: str,
+    count: str = "segments",
+    row_title: str = "Code",
+    column_title: str = "Co-occurring code",
+    profile: str | None = None,
 ) -> tuple[alt.Chart | alt.LayerChart, str]:
     """Release code-pair counts and return ``(chart, alt_text)`` for the co-occurrence heatmap.
 
@@ -452,13 +473,16 @@ def cooccurrence_figure(
     released = outputs.release_counts(
         pairs[["code_a_label", "code_b_label", count]].reset_index(drop=True), name=name, count_column=count, profile=profile
     )
+    order = list(dict.fromkeys([*pairs["code_a_label"], *pairs["code_b_label"]]))
     chart = count_heatmap(
         released, row="code_a_label", column="code_b_label", count=count, title=title,
-        row_title="Code", column_title="Co-occurring code",
+        row_title=row_title, column_title=column_title,
+        row_sort=[c for c in order if c in set(pairs["code_a_label"])],
+        column_sort=[c for c in order if c in set(pairs["code_b_label"])],
     )
     alt_text = heatmap_alt_text(
         released, row="code_a_label", column="code_b_label", count=count, denominator=None,
         what="how often pairs of codes were applied to overlapping text" if count == "segments"
-        else "how many interviews had both codes of a pair",
+        else f"how many interviews had both {row_title.lower()}s of a pair",
     )
     return chart, alt_text

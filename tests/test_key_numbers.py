@@ -101,3 +101,23 @@ def test_is_synthetic(tmp_path, data, monkeypatch) -> None:
     real = {"contacts": data["contacts"].assign(source_file="site_log.csv")}
     monkeypatch.setenv("DATA_RAW", "/secure/export")
     assert key_numbers.is_synthetic(tmp_path, real) is False
+
+
+def test_placement_numbers_match_the_released_site_table(data) -> None:
+    from analysis import models_of_care, outputs
+
+    big = _scaled(data, 10)
+    numbers = key_numbers.compute_key_numbers(big, synthetic=True)
+    wide = models_of_care.placements_wide(models_of_care.placements_by_site(big["participants"]), "At birth")
+    table = outputs.release_table(wide, name="tbl-placements-birth", count_columns=list(wide.columns[1:]))
+    shown = dict(zip(table["Site"], table["With mother"].astype(str)))
+    assert numbers["placements"]["at_birth"]["with_mother_by_site"] == {
+        "east_london": shown["East London"], "glasgow": shown["Greater Glasgow and Clyde"],
+    }
+
+
+def test_written_files_are_readable_by_others(data, tmp_path) -> None:
+    from analysis.figures import _FILE_MODE
+
+    path = key_numbers.write_variables(key_numbers.compute_key_numbers(data, synthetic=True), tmp_path / "_variables.yml")
+    assert path.stat().st_mode & 0o777 == _FILE_MODE

@@ -122,3 +122,12 @@ def test_heatmaps_render(data, presence, monkeypatch) -> None:
     assert "15 cells are suppressed" in text
     chart, alt_text = themes.cooccurrence_figure(themes.segment_cooccurrence(data["segments"].iloc[0:1], data["codebook"]), name="fig-test", title="Co")
     assert "No two different codes" in alt_text
+
+
+def test_theme_level_document_cooccurrence(data) -> None:
+    pairs = themes.document_cooccurrence(data["segments"], data["codebook"], level="theme")
+    # EL-001_W1: C01+C03; EL-001_W2: C01+C05; EL-002_W2: C01+C03; GG-001_W2: C03+C05
+    assert pairs[["code_a", "code_b", "documents"]].values.tolist() == [["C01", "C03", 2], ["C01", "C05", 1], ["C03", "C05", 1]]
+    assert pairs["code_a_label"].tolist()[0] == "Fear of removal"
+    with pytest.raises(ValueError, match="level must be"):
+        themes.document_cooccurrence(data["segments"], level="wave")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.atomic import write_if_changed
-from analysis.synthetic import cohort, contacts, qualitative, redcap_export, writers
+from analysis.synthetic import cohort, contacts, qda_export, qualitative, redcap_export, writers
 from analysis.synthetic.readme import readme_text
 from analysis.synthetic.sources import service_map_rows, sources_yaml
 
@@ -26,6 +26,8 @@ CODEBOOK_FILE = "SYNTHETIC_codebook.csv"
 SEGMENTS_FILE = "SYNTHETIC_coded_segments.csv"
 PRO_SEGMENTS_FILE = "SYNTHETIC_professional_segments.csv"
 PROFESSIONALS_FILE = "SYNTHETIC_professionals.csv"
+QDPX_FILE = "SYNTHETIC_project.qdpx"
+QDA_MAP_FILE = "qda_map.csv"
 SEGMENT_HEADER = ["Document", "Code", "Start", "End", "Coded text", "Coder"]
 
 
@@ -95,6 +97,9 @@ def build_files(seed: int, scale: int) -> tuple[dict[str, bytes], dict[str, obje
     ).encode("utf-8")
     for doc in women_docs + pro_docs:
         files[f"transcripts/{doc.name}.txt"] = doc.text.encode("utf-8")
+    # The same codebook, codings and transcripts as a REFI-QDA project, with its source map.
+    files[QDPX_FILE] = qda_export.project_bytes(qualitative.codebook_rows(), women_docs, pro_docs)
+    files[QDA_MAP_FILE] = qda_export.qda_map_bytes(women_docs + pro_docs)
 
     # Description files -----------------------------------------------------------------------
     files["sources.yml"] = sources_yaml().encode("utf-8")
@@ -155,7 +160,7 @@ def generate(seed: int, scale: int, out: Path) -> dict[str, object]:
 
     Files whose bytes are unchanged are not rewritten; transcripts of an earlier run (listed in
     the old ``manifest.json``) that this run does not make are removed; other files in ``out``
-    (e.g. a QDA project written by another tool) are left alone.
+    (e.g. a QDA project written by another tool under another name) are left alone.
     Returns the manifest (generator version, seed, scale, sha256 of every file).
     """
     from analysis.synthetic import GENERATOR_VERSION

@@ -71,8 +71,27 @@ dates are not. There are no names, no exact birth dates and no places in any fil
 | `SYNTHETIC_professional_segments.csv` | The same for professionals' focus groups (`FG-<site>-NN`) and interviews (`PI-<site>-NN`). |
 | `SYNTHETIC_professionals.csv` | `prof_id, site, role, service, data_collection, document` (no names). |
 | `transcripts/<document>.txt` | Full synthetic transcript of each document (UTF-8, `\\n`, first line says SYNTHETIC); `text[Start:End] == Coded text` in code points, end exclusive. |
-| `sources.yml` | Which file is which and how each is kept (encoding, separator, header row, columns, date format, value maps). |
+| `SYNTHETIC_project.qdpx` | The same codebook, codings (women's and professionals') and transcripts as a REFI-QDA project, the exchange format of NVivo, ATLAS.ti, MAXQDA and QualCoder (written by `analysis.qda`; same bytes for the same seed). One text source per document, named by the document; codes nested under their themes with descriptions and colours; one user per coder; a case per woman; variables `role`, `study_id`, `wave` on each source. |
+| `qda_map.csv` | `qda_name, document, study_id, wave, role`: which study document each source of the project is. Here every source is already named by its document, so the map is the identity; for a real project it ties the tool's source (or case) names to study IDs and waves. |
+| `sources.yml` | Which file is which and how each is kept (encoding, separator, header row, columns, date format, value maps). Declares the coded data in CSV form; see below to read the `.qdpx` instead. |
 | `manifest.json` | Generator version, seed, scale, sha256 of every file. |
+
+### Coded data in two forms: CSV files or a REFI-QDA project
+
+The codebook, the coded segments and the transcripts ship twice: as the CSV files and
+`transcripts/` above, and as `SYNTHETIC_project.qdpx` with `qda_map.csv`. The cleaning stage
+reads whichever `sources.yml` declares, and both give identical derived tables. The shipped
+`sources.yml` declares the CSV files; to read the project instead, drop the `codebook` section and
+the `file`, `encoding` and `columns` of `segments` and `professional_segments` (keep their
+`document_pattern`), and add
+
+```
+qdpx: {{file: SYNTHETIC_project.qdpx, map: qda_map.csv}}
+```
+
+(`python -c "from analysis.synthetic.sources import sources_yaml; print(sources_yaml('qdpx'))"`
+prints the whole file in that form). A folder holding only the `.qdpx` form (no codebook or
+segment CSVs, no `transcripts/`) then cleans to the same tables.
 
 ### Contact logs (each site keeps its own)
 

@@ -29,8 +29,21 @@ def service_map_rows() -> list[list[str]]:
     return sorted(rows)
 
 
-def sources_yaml() -> str:
-    """Return the text of ``sources.yml`` for the synthetic export."""
+CODED_DATA_FORMS = ("csv", "qdpx")
+"""The two forms in which ``sources.yml`` can declare the coded qualitative data."""
+
+
+def sources_yaml(coded_data: str = "csv") -> str:
+    """Return the text of ``sources.yml`` for the synthetic export.
+
+    Args:
+        coded_data: ``"csv"`` (the shipped file): codebook, coded segments and transcripts are
+            read from the CSV files and ``transcripts/``; ``"qdpx"``: they are read from
+            ``SYNTHETIC_project.qdpx`` through ``qda_map.csv``. The export folder holds both
+            forms; the rest of the file is the same.
+    """
+    if coded_data not in CODED_DATA_FORMS:
+        raise ValueError(f"coded_data must be one of {CODED_DATA_FORMS}, not {coded_data!r}")
     lines = [
         "# SYNTHETIC DATA - invented for software testing, not real people.",
         "# sources.yml: which file of this export folder is which, and how each is kept.",
@@ -117,10 +130,56 @@ def sources_yaml() -> str:
             lines.append(f"    modes: {{{modes}}}")
         if style.total_row:
             lines.append("    junk_rows: '(?i)^\\s*total'  # rows whose first cell matches are dropped")
+    lines += ["", "service_map: {file: service_map.csv, encoding: utf-8}", ""]
+    lines += _coded_data_lines(coded_data)
     lines += [
+        "professionals:",
+        "  file: SYNTHETIC_professionals.csv",
+        "  encoding: utf-8",
+        "  columns: {prof_id: prof_id, site: site, role: role, service: service,"
+        " data_collection: data_collection, document: document}",
         "",
-        "service_map: {file: service_map.csv, encoding: utf-8}",
+        "transcripts:",
+    ]
+    if coded_data == "qdpx":
+        lines.append("  # the transcripts are read from the project (the folder is not needed)")
+    else:
+        lines += ["  folder: transcripts", "  encoding: utf-8"]
+    lines += [
+        "  # a line starting with a professional's ID names the speaker of focus-group segments",
+        "  speaker_pattern: '^(?P<speaker>PR-[A-Z]{2}-[0-9]+) \\('",
         "",
+    ]
+    return "\n".join(lines)
+
+
+def _coded_data_lines(coded_data: str) -> list[str]:
+    """The ``sources.yml`` lines declaring the codebook and coded segments in one of two forms."""
+    women_pattern = "  document_pattern: '^(?P<study_id>.+)_W(?P<wave>[1-5])$'"
+    professional_pattern = "  document_pattern: '^(FG|PI)-[A-Z]{2}-[0-9]+$'"
+    if coded_data == "qdpx":
+        return [
+            "# Coded qualitative data: read from a REFI-QDA project (NVivo, ATLAS.ti, MAXQDA,",
+            "# QualCoder export). The project gives the codebook, the codings and the transcripts;",
+            "# map (optional) ties the project's source or case names to study documents,",
+            "# study IDs and waves. Declare the coded data once: either this qdpx entry, or the",
+            "# codebook, segments and professional_segments files (CSV form), not both.",
+            "qdpx: {file: SYNTHETIC_project.qdpx, map: qda_map.csv}",
+            "",
+            "segments:  # women's documents (the project's sources mapped to <study_id>_W<wave>)",
+            women_pattern,
+            "",
+            "professional_segments:  # professionals' focus groups and interviews",
+            professional_pattern,
+            "",
+        ]
+    columns = ("  columns: {document: 'Document', code: 'Code', start: 'Start', end: 'End',"
+               " text: 'Coded text', coder: 'Coder'}")
+    return [
+        "# Coded qualitative data: CSV export of the codebook and codings, plus transcripts/.",
+        "# The same data ship as a REFI-QDA project; to read that instead, remove the codebook",
+        "# section and the file, encoding and columns of segments and professional_segments,",
+        "# and declare:  qdpx: {file: SYNTHETIC_project.qdpx, map: qda_map.csv}",
         "codebook:",
         "  file: SYNTHETIC_codebook.csv",
         "  encoding: utf-8",
@@ -130,28 +189,13 @@ def sources_yaml() -> str:
         "segments:",
         "  file: SYNTHETIC_coded_segments.csv",
         "  encoding: utf-8",
-        "  columns: {document: 'Document', code: 'Code', start: 'Start', end: 'End',"
-        " text: 'Coded text', coder: 'Coder'}",
-        "  document_pattern: '^(?P<study_id>.+)_W(?P<wave>[1-5])$'",
+        columns,
+        women_pattern,
         "",
         "professional_segments:",
         "  file: SYNTHETIC_professional_segments.csv",
         "  encoding: utf-8",
-        "  columns: {document: 'Document', code: 'Code', start: 'Start', end: 'End',"
-        " text: 'Coded text', coder: 'Coder'}",
-        "  document_pattern: '^(FG|PI)-[A-Z]{2}-[0-9]+$'",
-        "",
-        "professionals:",
-        "  file: SYNTHETIC_professionals.csv",
-        "  encoding: utf-8",
-        "  columns: {prof_id: prof_id, site: site, role: role, service: service,"
-        " data_collection: data_collection, document: document}",
-        "",
-        "transcripts:",
-        "  folder: transcripts",
-        "  encoding: utf-8",
-        "  # a line starting with a professional's ID names the speaker of focus-group segments",
-        "  speaker_pattern: '^(?P<speaker>PR-[A-Z]{2}-[0-9]+) \\('",
+        columns,
+        professional_pattern,
         "",
     ]
-    return "\n".join(lines)
