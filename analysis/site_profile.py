@@ -572,3 +572,24 @@ def release_characteristics(table: pd.DataFrame, *, name: str, profile: str | No
     out = pd.concat(blocks, ignore_index=True) if blocks else table.iloc[0:0].copy()
     out = add_percentages(out, total)
     return out.rename(columns={"characteristic": "Characteristic", "category": "Category", "n": "n"})
+
+
+def contacts_summary_table(per_woman: pd.DataFrame) -> pd.DataFrame:
+    """``contacts_per_woman_summary`` ready for display: readable names, ``Total`` row, rounded.
+
+    ``Contacts`` is the count column to release (row totals are not published: the phases
+    share the same women).
+    """
+    summary = contacts_per_woman_summary(per_woman)
+    summary["phase"] = summary["phase"].map({**PHASE_LABELS, "total": "Total"})
+    summary = summary.round(1)
+    return summary.rename(
+        columns={
+            "phase": "Phase",
+            "women": "Women",
+            "contacts": "Contacts",
+            "median_per_woman": "Median per woman",
+            "q1": "Lower quartile",
+            "q3": "Upper quartile",
+        }
+    )

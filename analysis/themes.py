@@ -338,7 +338,7 @@ def count_heatmap(
     data["text_colour"] = ["#FFFFFF" if (not pd.isna(v) and top > 0 and v / top >= 0.6) else "#000000" for v in data["value"]]
     rows = row_sort or data.drop_duplicates(row)[row].tolist()
     columns = column_sort or data.drop_duplicates(column)[column].tolist()
-    x = alt.X(f"{column}:N", sort=columns, title=column_title, axis=alt.Axis(labelAngle=-30, labelLimit=220))
+    x = alt.X(f"{column}:N", sort=columns, title=column_title, axis=alt.Axis(labelAngle=-30, labelLimit=320))
     y = alt.Y(f"{row}:N", sort=rows, title=row_title, axis=alt.Axis(labelLimit=360))
     shown = alt.Chart(data.loc[~data["suppressed"]]).mark_rect(stroke="#FFFFFF").encode(
         x=x,
@@ -476,7 +476,7 @@ def cooccurrence_figure(
     order = list(dict.fromkeys([*pairs["code_a_label"], *pairs["code_b_label"]]))
     chart = count_heatmap(
         released, row="code_a_label", column="code_b_label", count=count, title=title,
-        row_title=row_title, column_title=column_title,
+        row_title=None, column_title=column_title,
         row_sort=[c for c in order if c in set(pairs["code_a_label"])],
         column_sort=[c for c in order if c in set(pairs["code_b_label"])],
     )

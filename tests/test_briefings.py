@@ -159,7 +159,7 @@ def test_instantiated_source_is_specific_to_its_target(target: str) -> None:
         assert "03_synthesis.ipynb#tbl-models-of-care" in body
         assert "02_site_profile_" not in body
     else:
-        assert f"02_site_profile_{target}.ipynb#fig-postnatal-gap" in body
+        assert f"02_site_profile_{target}.ipynb#fig-site-overview" in body
         assert f"contacts.{target}.before_per_woman" in body
     numbered = re.findall(r"^\d+\. \*\*", body, flags=re.MULTILINE)
     assert len(numbered) == action_count(briefing_metadata(target))
@@ -203,3 +203,32 @@ def test_instantiated_sources_stay_inside_the_supported_quarto_subset(tmp_path: 
         finally:
             path.unlink(missing_ok=True)
         assert problems == [], "\n".join(str(p) for p in problems)
+
+
+# ---------------------------------------------------------------- the rendered briefings
+
+
+@pytest.mark.xdist_group("reports")
+@pytest.mark.parametrize("target", ["east_london", "huddersfield", "glasgow", "ayrshire", OVERALL])
+def test_rendered_briefing_is_two_pages_with_its_actions(target: str) -> None:
+    from pypdf import PdfReader
+    from test_reports import build_outputs, docx_paragraphs, variables
+
+    folder = build_outputs() / "briefings"
+    pdf = PdfReader(str(folder / f"{target}.pdf"))
+    assert len(pdf.pages) <= 2, f"{target}: {len(pdf.pages)} pages"
+    paragraphs = docx_paragraphs(folder / f"{target}.docx")
+    text = "\n".join(t for _, t in paragraphs)
+    label = briefing_metadata(target)["title_place"]
+    assert paragraphs[0][1].startswith(f"Stepping Stones Study briefing: {label}")
+    headings = [t for style, t in paragraphs if style.startswith("Heading")]
+    assert headings[1:5] == ["About this briefing", "The model of care", "What women’s journeys showed",
+                             "What commissioners and services can do"]
+    actions = [t for style, t in paragraphs if style in ("Compact", "Normal", "List Paragraph")
+               and re.match(r"(Keep|Support|Create|Bring|Widen|Protect|Commission|Make|Co-produce) ", t)]
+    assert len(actions) == action_count(briefing_metadata(target))
+    if variables().get("synthetic"):
+        assert "Synthetic data: not findings of the study" in text
+    if target != OVERALL:
+        before = variables()["contacts"][target]["before_per_woman"]
+        assert f"they had on average {before} contacts" in text

@@ -151,3 +151,11 @@ def test_site_run_is_independent_of_other_sites(data) -> None:
 def test_missing_column_is_named(data) -> None:
     with pytest.raises(site_profile.ProfileInputError, match="table 'contacts': missing column\\(s\\) \\['phase'\\]"):
         site_profile.contacts_by_service_phase(data["contacts"].drop(columns="phase"))
+
+
+def test_contacts_summary_table_for_display(data) -> None:
+    women = site_profile.recruited_women(data["participants"])
+    table = site_profile.contacts_summary_table(site_profile.contacts_per_woman(data["contacts"], women))
+    assert table.columns.tolist() == ["Phase", "Women", "Contacts", "Median per woman", "Lower quartile", "Upper quartile"]
+    assert table["Phase"].tolist()[-1] == "Total"
+    assert table["Contacts"].tolist() == [11, 2, 8, 21]

@@ -364,7 +364,7 @@ def render(
     if unknown:
         raise RenderError(f"unknown output format(s) {unknown} (use {', '.join(OUTPUT_FORMATS)})")
     chosen = choose_engine(engine)
-    target_dir = Path(out_dir) if out_dir is not None else reports_output()
+    target_dir = (Path(out_dir) if out_dir is not None else reports_output()).resolve()
     target_dir.mkdir(parents=True, exist_ok=True)
     results: list[RenderedOutput] = []
     for output in formats:
