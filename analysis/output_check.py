@@ -53,6 +53,7 @@ SKIP_DIRS: frozenset[str] = frozenset({"site_libs", ".quarto", "libs"})
 """Folders of rendering support files (JavaScript, CSS) that are not checked."""
 
 _SHORTCODE = re.compile(r"\{\{<.*?>\}\}|\{\{%.*?%\}\}|\?@(?:tbl|fig|sec|eq)-[\w-]+")
+_CELL_LABEL = re.compile(r"^#\|\s*label:\s*((?:tbl|fig)-[\w-]+)\s*$", re.MULTILINE)
 _LABEL_HTML = re.compile(r"""\bid=["']((?:tbl|fig)-[\w-]+)["']""")
 _LABEL_DOCX = re.compile(r"""w:name=["']((?:tbl|fig)-[\w-]+)["']""")
 
@@ -79,7 +80,7 @@ def data_fingerprint(manifest: Path | None = None) -> str:
         content = json.loads(target.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return "unknown"
-    for key in ("data_fingerprint", "fingerprint", "sha256", "raw_sha256"):
+    for key in ("data_fingerprint", "raw_fingerprint", "fingerprint", "sha256", "raw_sha256"):
         value = content.get(key) if isinstance(content, dict) else None
         if isinstance(value, str) and value:
             return value
@@ -126,6 +127,26 @@ def embedded_labels(path: Path) -> list[str]:
     return []
 
 
+def notebook_labels(folder: Path | None = None) -> set[str]:
+    """Cell labels (``#| label: ...``) in the executed notebooks under ``data_derived/notebooks``.
+
+    A ``tbl-`` label found in an output but in none of these notebooks is a table written in a
+    report source (a checklist, a contribution statement): it carries no counts from the data.
+    """
+    folder = folder if folder is not None else paths.data_derived() / "notebooks"
+    labels: set[str] = set()
+    for notebook in sorted(folder.glob("*.ipynb")):
+        try:
+            cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+        except (OSError, json.JSONDecodeError):
+            continue
+        for cell in cells:
+            source = cell.get("source", "")
+            text = "".join(source) if isinstance(source, list) else str(source)
+            labels.update(_CELL_LABEL.findall(text))
+    return labels
+
+
 def _register_lookup(entries: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Entries by table name; a label also matches an entry named ``<notebook>/<label>`` etc."""
     lookup: dict[str, dict[str, Any]] = {}
@@ -154,6 +175,7 @@ def check_outputs(outputs: Path, *, profile: str | None = None, register: Path |
     """Run every check over ``outputs``; return the log rows (the CLI writes them)."""
     prof = disclosure.get_profile(profile)
     fingerprint = data_fingerprint(manifest)
+    data_labels = notebook_labels()
     is_synthetic = data_are_synthetic(manifest) if synthetic is None else synthetic
     entries = disclosure.read_register(register)
     lookup = _register_lookup(entries)
@@ -199,7 +221,10 @@ def check_outputs(outputs: Path, *, profile: str | None = None, register: Path |
         for label in embedded_labels(path):
             entry = lookup.get(label)
             if entry is None:
-                if label.startswith("tbl-"):
+                if label.startswith("tbl-") and label not in data_labels:
+                    add(name, label, "disclosure", None, "table written in the report source, not "
+                        "embedded from a notebook: no counts from the data")
+                elif label.startswith("tbl-"):
                     add(name, label, "disclosure", False,
                         "table not in the disclosure register: pass it through analysis.outputs")
                 else:

@@ -71,14 +71,26 @@ def test_identifier_fails_and_summary_is_masked(build, capsys):
     assert nhs not in (build / output_check.LOG_NAME).read_text()
 
 
-def test_missing_notice_shortcode_and_unregistered_table_fail(build, capsys):
+def _executed_notebook(folder, *labels):
+    import nbformat
+
+    folder.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"#| label: {label}\nshow_table(t)") for label in labels]
+    nbformat.write(nb, folder / "03_synthesis.ipynb")
+
+
+def test_missing_notice_shortcode_and_unregistered_table_fail(build, tmp_path, capsys):
+    _executed_notebook(tmp_path / "data_derived" / "notebooks", "tbl-unregistered")
     (build / "report.md").write_text("Results: {{< var n_women >}} women, see ?@tbl-missing.\n")
-    (build / "other.html").write_text(html('<div id="tbl-unregistered"></div>'))
+    (build / "other.html").write_text(html('<div id="tbl-unregistered"></div><div id="tbl-coreq"></div>'))
     assert output_check.main(["--outputs", str(build)]) == 1
     checks = {(r["file"], r["table"], r["check"]): r for r in read_log(build)}
     assert checks[("report.md", "", "synthetic_notice")]["result"] == "fail"
     assert "var n_women" in checks[("report.md", "", "shortcodes")]["detail"]
+    # A notebook table that skipped analysis.outputs fails; a table written in the source does not.
     assert checks[("other.html", "tbl-unregistered", "disclosure")]["result"] == "fail"
+    assert checks[("other.html", "tbl-coreq", "disclosure")]["result"] != "fail"
 
 
 def test_failed_register_entry_and_profile_mismatch_fail(build):
