@@ -99,23 +99,41 @@ def swap_into_place(
     return SwapReport(replaced=tuple(replaced), unchanged=tuple(unchanged))
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Atomically write ``data`` to ``path`` unless it already holds exactly these bytes.
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Atomically write ``data`` to ``path``: a temporary file in the same folder, then a rename.
 
-    Returns True if the file was (re)written.
+    Readers never see a half-written file, and a failure leaves the old file as it was. The file
+    gets the usual permissions (``0o666`` minus the umask), not a temporary file's private 0600.
+    Returns the path.
     """
-    path = Path(path)
-    if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
-        os.chmod(name, _FILE_MODE)  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(name, path)
+        os.chmod(name, _FILE_MODE)
+        os.replace(name, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(name)
         raise
+    return target
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """:func:`write_bytes` for UTF-8 text (newlines written as given)."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Atomically write ``data`` to ``path`` unless it already holds exactly these bytes.
+
+    Leaving an unchanged file alone keeps its modification time, so ``make`` does not rerun what
+    depends on it. Returns True if the file was (re)written.
+    """
+    path = Path(path)
+    if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
+        return False
+    write_bytes(path, data)
     return True

@@ -43,6 +43,7 @@ from typing import Any, Final
 import pandas as pd
 import yaml
 
+from analysis import atomic
 from analysis.paths import CONFIG_DIR, PROJECT_ROOT
 
 BRIEFING_SOURCE: Final[Path] = PROJECT_ROOT / "reports" / "briefing.qmd"
@@ -391,10 +392,7 @@ def render_briefing(
         if not produced.is_file():
             raise BriefingError(f"the renderer reported success but wrote no {produced.name} in {render_out}")
         final = out_dir / f"{target}.{fmt}"
-        handle, temp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{final.name}.", suffix=".tmp")
-        os.close(handle)
-        shutil.copyfile(produced, temp_name)
-        os.replace(temp_name, final)
+        atomic.write_bytes(final, produced.read_bytes())
         if result.stdout.strip():
             print(result.stdout.strip())
         return final

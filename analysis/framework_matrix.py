@@ -20,6 +20,7 @@ from typing import Final
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -49,25 +50,26 @@ def matrix_long(segments: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
     require_columns(codebook, ["code_id", "code"], table_name="codebook")
     leaf = codebook.set_index("code_id")["code"].astype(str).map(lambda c: c.split("\\")[-1])
     themes = themes_of(codebook).set_index("theme_id")["theme"]
-    rows = []
-    ordered = segments.sort_values(["study_id", "theme_id", "wave", "segment_id"], kind="mergesort")
-    for (study_id, theme_id), group in ordered.groupby(["study_id", "theme_id"], sort=True):
-        waves = sorted({int(w) for w in group["wave"]})
-        codes = list(dict.fromkeys(leaf.get(c, str(c)) for c in group["code_id"]))
-        ids = group["segment_id"].astype(str).tolist()
-        rows.append(
-            {
-                "study_id": study_id,
-                "theme_id": theme_id,
-                "theme": themes.get(theme_id, theme_id),
-                "waves": waves,
-                "segments": len(group),
-                "codes": codes,
-                "segment_ids": ids,
-                "summary": cell_summary(waves, codes, str(group["text"].iloc[0]), ids),
-            }
-        )
-    return pd.DataFrame(rows, columns=["study_id", "theme_id", "theme", "waves", "segments", "codes", "segment_ids", "summary"])
+    ordered = segments.sort_values(["study_id", "theme_id", "wave", "segment_id"], kind="mergesort").assign(
+        wave=lambda f: f["wave"].astype(int),
+        code_label=lambda f: f["code_id"].map(leaf).fillna(f["code_id"]).astype(str),
+        segment_id=lambda f: f["segment_id"].astype(str),
+    )
+    grouped = ordered.groupby(["study_id", "theme_id"], sort=True)
+    agg = grouped.agg(
+        waves=("wave", lambda w: sorted(set(w))),
+        segments=("segment_id", "size"),
+        codes=("code_label", lambda c: list(dict.fromkeys(c))),
+        segment_ids=("segment_id", list),
+        first_text=("text", "first"),
+    ).reset_index()
+    agg["theme"] = agg["theme_id"].map(themes).fillna(agg["theme_id"])
+    agg["summary"] = [
+        cell_summary(w, c, str(t), i) for w, c, t, i in zip(agg["waves"], agg["codes"], agg["first_text"], agg["segment_ids"])
+    ]
+    rows = agg
+    columns = ["study_id", "theme_id", "theme", "waves", "segments", "codes", "segment_ids", "summary"]
+    return rows[columns] if len(rows) else pd.DataFrame(columns=columns)
 
 
 def cell_summary(waves: Sequence[int], codes: Sequence[str], first_text: str, segment_ids: Sequence[str]) -> str:
@@ -117,23 +119,25 @@ def write_matrix_xlsx(
     Sheets: "Framework matrix" (header bold, text wrapped, top row and the first ``id_columns``
     columns frozen, auto-filter), "Segments" (segment id -> woman, wave, code, text; only when
     ``segments`` is given) and "About" (what the file is, synthetic or not, k-anonymity).
+    Written in openpyxl's streaming (write-only) mode, so 100 times the study still takes
+    seconds; creation and modification stamps are fixed so identical data give identical bytes.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    book = Workbook()
+    book = Workbook(write_only=True)
     book.properties.creator = "Stepping Stones analysis (analysis/framework_matrix.py)"
     book.properties.created = FIXED_TIMESTAMP
     book.properties.modified = FIXED_TIMESTAMP
-    sheet = book.active
-    sheet.title = "Framework matrix"
-    _write_frame(sheet, matrix, wrap_from=id_columns, theme_width=48)
-    sheet.freeze_panes = sheet.cell(row=2, column=id_columns + 1)
+    sheet = book.create_sheet("Framework matrix")
+    sheet.freeze_panes = f"{get_column_letter(id_columns + 1)}2"
+    _write_frame(sheet, matrix, wrap_from=id_columns, wide_width=48)
     if segments is not None:
         seg_sheet = book.create_sheet("Segments")
-        columns = [c for c in ("segment_id", "study_id", "wave", "document", "code_id", "theme_id", "text") if c in segments.columns]
-        _write_frame(seg_sheet, segments[columns].sort_values("segment_id"), wrap_from=len(columns) - 1, theme_width=90)
         seg_sheet.freeze_panes = "B2"
+        columns = [c for c in ("segment_id", "study_id", "wave", "document", "code_id", "theme_id", "text") if c in segments.columns]
+        _write_frame(seg_sheet, segments[columns].sort_values("segment_id"), wrap_from=len(columns) - 1, wide_width=90)
     about = book.create_sheet("About")
+    about.column_dimensions["A"].width = 14
+    about.column_dimensions["B"].width = 100
     lines = [
         ("File", "Framework matrix (Framework Method, Gale et al. 2013): women by themes."),
         ("Data", "SYNTHETIC DATA: not findings of the study." if synthetic else "Study data: confidential, for the study team only."),
@@ -141,38 +145,44 @@ def write_matrix_xlsx(
         ("How to use", "Replace or annotate the drafts with your own charting; keep the Refs so every summary stays traceable."),
         ("Disclosure", f"Quasi-identifiers generalised to k-anonymity (k = {k_achieved})." if k_achieved is not None else "Quasi-identifiers not checked."),
     ]
-    for r, (key, value) in enumerate(lines, start=1):
-        about.cell(row=r, column=1, value=key).font = Font(bold=True)
-        about.cell(row=r, column=2, value=value).alignment = Alignment(wrap_text=True, vertical="top")
-    about.column_dimensions["A"].width = 14
-    about.column_dimensions["B"].width = 100
+    for key, value in lines:
+        about.append([_styled(about, key, font=_BOLD), _styled(about, value, alignment=_WRAP)])
     buffer = io.BytesIO()
     book.save(buffer)
-    atomic_write_bytes(target, buffer.getvalue())
-    return target
+    return atomic_write_bytes(target, buffer.getvalue())
 
 
-def _write_frame(sheet, frame: pd.DataFrame, *, wrap_from: int, theme_width: float) -> None:  # noqa: ANN001
-    """Write a header row and the frame's values; columns from ``wrap_from`` are wide and wrapped."""
-    header_fill = PatternFill("solid", fgColor="DCE6F0")
+_BOLD = Font(bold=True)
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_HEADER_FILL = PatternFill("solid", fgColor="DCE6F0")
+
+
+def _styled(sheet, value: object, *, font: Font | None = None, alignment: Alignment | None = None,  # noqa: ANN001
+            fill: PatternFill | None = None) -> WriteOnlyCell:
+    """A write-only cell with optional font, alignment and fill."""
+    cell = WriteOnlyCell(sheet, value=value)
+    if font is not None:
+        cell.font = font
+    if alignment is not None:
+        cell.alignment = alignment
+    if fill is not None:
+        cell.fill = fill
+    return cell
+
+
+def _write_frame(sheet, frame: pd.DataFrame, *, wrap_from: int, wide_width: float) -> None:  # noqa: ANN001
+    """Stream a header row and the frame's rows; columns after ``wrap_from`` are wide and wrapped."""
     for c, name in enumerate(frame.columns, start=1):
-        cell = sheet.cell(row=1, column=c, value=str(name))
-        cell.font = Font(bold=True)
-        cell.fill = header_fill
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for r, values in enumerate(frame.itertuples(index=False, name=None), start=2):
-        longest = 0
+        width = wide_width if c > wrap_from else max(10, min(28, len(str(name)) + 4))
+        sheet.column_dimensions[get_column_letter(c)].width = width
+    sheet.auto_filter.ref = f"A1:{get_column_letter(max(1, len(frame.columns)))}{max(1, len(frame) + 1)}"
+    sheet.append([_styled(sheet, str(name), font=_BOLD, alignment=_WRAP, fill=_HEADER_FILL) for name in frame.columns])
+    for values in frame.itertuples(index=False, name=None):
+        row = []
         for c, value in enumerate(values, start=1):
             if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
                 value = ""
             elif not isinstance(value, int | float | str):
                 value = str(value)
-            cell = sheet.cell(row=r, column=c, value=value)
-            cell.alignment = Alignment(wrap_text=c > wrap_from, vertical="top")
-            if c > wrap_from:
-                longest = max(longest, len(str(value)))
-        sheet.row_dimensions[r].height = max(15, 15 * (1 + longest // int(theme_width * 1.1)))
-    for c, name in enumerate(frame.columns, start=1):
-        width = theme_width if c > wrap_from else max(10, min(28, len(str(name)) + 4))
-        sheet.column_dimensions[get_column_letter(c)].width = width
-    sheet.auto_filter.ref = f"A1:{get_column_letter(max(1, len(frame.columns)))}{max(1, len(frame) + 1)}"
+            row.append(_styled(sheet, value, alignment=_WRAP) if c > wrap_from else value)
+        sheet.append(row)

@@ -60,6 +60,9 @@ CHART_WIDTH: Final[int] = 640
 CHAR_PIXELS: Final[float] = 6.5
 """Approximate width of one character of an 11 px event label, for staggering labels."""
 
+MAX_STRIP_WOMEN: Final[int] = 150
+"""Most women drawn in the woman-by-week strip (150 x 30 blocks stays under altair's row limit)."""
+
 INTERVIEW_LANE: Final[str] = "Research interviews"
 PLACEMENT_LANE: Final[str] = "Baby's placement"
 
@@ -367,8 +370,18 @@ def woman_week_strip(contacts: pd.DataFrame, women: pd.DataFrame, site: str | No
     return rows.groupby(["study_id", "block_start"]).size().reindex(grid, fill_value=0).rename("contacts").reset_index()
 
 
-def woman_week_strip_chart(strip: pd.DataFrame, *, title: str, bin_weeks: int = STRIP_BIN_WEEKS) -> alt.Chart:
-    """All women at a glance: one row per woman, darker blocks = more contacts (internal)."""
+def woman_week_strip_chart(
+    strip: pd.DataFrame, *, title: str, bin_weeks: int = STRIP_BIN_WEEKS, max_women: int = MAX_STRIP_WOMEN
+) -> alt.Chart:
+    """All women at a glance: one row per woman, darker blocks = more contacts (internal).
+
+    At most ``max_women`` women (the first by study ID) are drawn, so the chart stays readable
+    and its inline data small; the title then says how many of how many are shown.
+    """
+    ids = sorted(strip["study_id"].unique())
+    if len(ids) > max_women:
+        strip = strip.loc[strip["study_id"].isin(ids[:max_women])]
+        title = f"{title} (first {max_women} of {len(ids)} women)"
     n = strip["study_id"].nunique()
     step = int(max(3, min(16, 600 // max(n, 1))))
     data = strip.assign(block_end=strip["block_start"] + bin_weeks)

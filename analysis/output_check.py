@@ -28,7 +28,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -37,7 +36,7 @@ from typing import Any
 
 import yaml
 
-from analysis import disclosure, identifiers, paths
+from analysis import atomic, disclosure, identifiers, paths
 
 LOG_NAME: str = "output-check.csv"
 """File name of the log inside the output folder."""
@@ -255,14 +254,7 @@ def write_log(rows: Sequence[CheckRow], target: Path) -> None:
     writer.writeheader()
     for row in rows:
         writer.writerow(asdict(row))
-    handle, temporary = tempfile.mkstemp(prefix=".output-check-", suffix=".csv", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(buffer.getvalue())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic.write_text(target, buffer.getvalue())
 
 
 def summary(rows: Sequence[CheckRow]) -> str:

@@ -79,3 +79,11 @@ def test_woman_week_strip_counts_contacts(data) -> None:
     women = site_profile.recruited_women(data["participants"])
     strip = journeys.woman_week_strip(data["contacts"], women)
     assert strip.groupby("study_id")["contacts"].sum().to_dict() == {"SS-EL-001": 9, "SS-EL-002": 5, "SS-GG-001": 7}
+
+
+def test_woman_week_strip_chart_caps_women() -> None:
+    strip = pd.DataFrame({"study_id": [f"W{i:04d}" for i in range(200)], "block_start": 0, "contacts": 1})
+    chart = journeys.woman_week_strip_chart(strip, title="Strip", max_women=150)
+    spec = chart.to_dict()
+    assert spec["title"] == "Strip (first 150 of 200 women)"
+    assert len(next(iter(spec["datasets"].values()))) == 150

@@ -10,9 +10,7 @@ Files are written to a temporary name and renamed, so a failed write leaves noth
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +20,8 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import pandas as pd
+
+from analysis import atomic
 
 from analysis.qda.errors import DataValidationError, QdaError, QdaWarning
 from analysis.qda.guids import stable_guid
@@ -150,15 +150,7 @@ def _validated(lines: list[str], kind: DocumentKind, what: str) -> bytes:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write *data* to *path* through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic.write_bytes(path, data)
 
 
 def codebook_qdc_bytes(
