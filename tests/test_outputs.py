@@ -219,3 +219,12 @@ def test_footnote_per_profile():
     assert "[REDACTED]" in disclosure_footnote("tre-release")
     assert get_profile("study").footnote == disclosure_footnote("study")
     assert np.isfinite(get_profile("study").min_range)
+
+
+def test_release_counts_of_an_empty_figure_is_recorded_not_a_crash():
+    from analysis.disclosure import session_register
+
+    empty = pd.DataFrame({"service": pd.Series([], dtype="string"), "n": pd.Series([], dtype="int64")})
+    released = release_counts(empty, name="fig-empty", count_column="n")
+    assert released.empty and list(released.columns) == ["service", "n", "suppressed"]
+    assert any(e.table == "fig-empty" and e.passed for e in session_register())
