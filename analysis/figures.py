@@ -22,7 +22,6 @@ import html
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Final
 
@@ -30,6 +29,7 @@ import altair as alt
 import pandas as pd
 import vl_convert as vlc
 
+from analysis import atomic
 from analysis import palette
 
 VEGALITE_MIME: Final[str] = "application/vnd.vegalite.v5+json"
@@ -164,10 +164,10 @@ def _write_figure_files(
         "vl.json": folder / f"{name}.vl.json",
         "alt.txt": folder / f"{name}.alt.txt",
     }
-    atomic_write_bytes(paths["png"], png)
-    atomic_write_bytes(paths["svg"], render_svg(spec).encode("utf-8"))
-    atomic_write_bytes(paths["vl.json"], spec_json(spec).encode("utf-8"))
-    atomic_write_bytes(paths["alt.txt"], (alt_text.strip() + "\n").encode("utf-8"))
+    atomic.write_bytes(paths["png"], png)
+    atomic.write_bytes(paths["svg"], render_svg(spec).encode("utf-8"))
+    atomic.write_bytes(paths["vl.json"], spec_json(spec).encode("utf-8"))
+    atomic.write_bytes(paths["alt.txt"], (alt_text.strip() + "\n").encode("utf-8"))
     return paths
 
 
@@ -249,7 +249,7 @@ def show_table(
         _check_name(name)
         folder = Path(out_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(folder / f"{name}.csv", table.to_csv(index=False).encode("utf-8"))
+        atomic.write_bytes(folder / f"{name}.csv", table.to_csv(index=False).encode("utf-8"))
     display(table_bundle(table, caption=caption), raw=True)
 
 
@@ -298,34 +298,8 @@ def _check_alt(alt_text: str, name: str) -> None:
         raise ValueError(f"figures: figure {name!r} needs alt text describing what it shows (got {alt_text!r})")
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> Path:
-    """Write ``payload`` to ``path`` through a temporary file in the same folder, then rename.
-
-    The file gets the usual permissions (``0o666`` minus the process umask), not the private
-    mode of a temporary file. Returns the path.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-        os.chmod(temp_name, _FILE_MODE)
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return target
 
 
-def _umask() -> int:
-    """The process umask (read without changing it for longer than a moment)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_FILE_MODE: Final[int] = 0o666 & ~_umask()
 
 
 def _cell_text(value: Any) -> str:

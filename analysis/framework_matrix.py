@@ -24,7 +24,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from analysis.figures import atomic_write_bytes
+from analysis import atomic
 from analysis.site_profile import recruited_women, require_columns
 from analysis.themes import themes_of
 
@@ -149,7 +149,7 @@ def write_matrix_xlsx(
         about.append([_styled(about, key, font=_BOLD), _styled(about, value, alignment=_WRAP)])
     buffer = io.BytesIO()
     book.save(buffer)
-    return atomic_write_bytes(target, buffer.getvalue())
+    return atomic.write_bytes(target, buffer.getvalue())
 
 
 _BOLD = Font(bold=True)

@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from analysis import outputs
-from analysis.figures import atomic_write_bytes
+from analysis import atomic
 from analysis.models_of_care import (
     ALL_SITES,
     contacts_by_site_period,
@@ -186,7 +186,7 @@ def write_variables(numbers: Mapping[str, Any], path: str | os.PathLike[str]) ->
         "# analysis.key_numbers.write_variables; do not edit by hand. Values are disclosure-safe.\n"
         + yaml.safe_dump(_plain(numbers), sort_keys=True, allow_unicode=True, default_flow_style=False)
     )
-    atomic_write_bytes(target, text.encode("utf-8"))
+    atomic.write_if_changed(target, text.encode("utf-8"))  # unchanged numbers keep their mtime
     return target
 
 

@@ -85,7 +85,11 @@ def _run(command: list[str]) -> None:
 
 @functools.cache
 def build_outputs() -> Path:
-    """Build the report, slides and briefings once per process.
+    """Build the report, slides and briefings once per process, one process at a time.
+
+    pytest-xdist workers (and a developer's second test run) may ask at the same moment; an
+    exclusive lock on ``reports/.build.lock`` serialises them, so the second finds everything
+    up to date instead of racing the first over the same build files.
 
     With a set-up project (``make setup`` done) this is ``make -s report slides briefings``, which
     also reruns any analysis stage that is out of date. Without the setup stamp (a prepared
@@ -93,6 +97,14 @@ def build_outputs() -> Path:
     for any output older than its inputs; the executed notebooks and ``_variables.yml`` must exist.
     ``REPORT_TESTS_BUILD=direct`` chooses the second way even in a set-up project.
     """
+    import fcntl
+
+    with open(PROJECT_ROOT / "reports" / ".build.lock", "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_outputs_unlocked()
+
+
+def _build_outputs_unlocked() -> Path:
     if SETUP_STAMP.exists() and os.environ.get("REPORT_TESTS_BUILD", "make") != "direct":
         _run(["make", "-s", "--no-print-directory", "report", "slides", "briefings"])
         return OUTPUT_DIR
