@@ -156,6 +156,21 @@ def footer_text(metadata: dict[str, Any], variables: dict[str, Any] | None) -> t
     return notice, " · ".join(parts) if parts else None
 
 
+def with_synthetic_flag(metadata: dict[str, Any],
+                        variables: dict[str, Any] | None) -> dict[str, Any]:
+    """``metadata`` with ``synthetic`` taken from ``_variables.yml`` when the document does not
+    set it (the rule of :func:`footer_text`), so ``when-meta="synthetic"`` agrees with the footer.
+
+    Only a true/false ``synthetic`` variable is copied; the input mapping is not changed.
+    """
+    if "synthetic" in metadata or variables is None:
+        return metadata
+    flag = variables.get("synthetic")
+    if not isinstance(flag, bool):
+        return metadata
+    return {**metadata, "synthetic": flag}
+
+
 def _pandoc_metadata(metadata: dict[str, Any], output: str, doc_dir: Path,
                      typst_root: Path | None, notice: str | None,
                      footer: str | None, stem: str) -> dict[str, Any]:
@@ -269,6 +284,7 @@ def render_offline(source_path: Path, output: str, work_dir: Path,
     source = split_front_matter(source_path)
     project = load_project(source_path)
     metadata = format_metadata(document_metadata(source, project, overrides), output)
+    metadata = with_synthetic_flag(metadata, project.variables)
     metadata = resolve_metadata_shortcodes(metadata, project.variables, source_path)
     doc_dir = source_path.resolve().parent
     expanded = expand_source(
@@ -375,10 +391,14 @@ def render(
                 made, footer, alt_texts = render_offline(source_path, output, work_dir,
                                                          overrides)
             else:
-                made = quarto.render_with_quarto(source_path, output, work_dir, metadata or [])
                 front = split_front_matter(source_path)
                 project = load_project(source_path)
                 merged = format_metadata(document_metadata(front, project, overrides), output)
+                pairs = list(metadata or [])
+                flagged = with_synthetic_flag(merged, project.variables)
+                if "synthetic" not in merged and "synthetic" in flagged:
+                    pairs.append(f"synthetic={str(flagged['synthetic']).lower()}")
+                made = quarto.render_with_quarto(source_path, output, work_dir, pairs)
                 _, footer = footer_text(merged, project.variables)
                 alt_texts = {}
             _finish(made, output, source_path, footer, alt_texts)
