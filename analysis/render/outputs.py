@@ -6,6 +6,8 @@ unresolved shortcodes and cross-references do not depend on which engine ran.
 
 from __future__ import annotations
 
+from typing import Any
+
 import re
 from pathlib import Path
 
@@ -104,6 +106,8 @@ def finalise_pptx(path: Path, footer_text: str | None,
                 properties = shape._element.nvPicPr.cNvPr  # noqa: SLF001 - no public API
                 described = properties.get("descr", "")
                 properties.set("descr", (alt_texts or {}).get(described, described))
+    for slide in presentation.slides:
+        fit_pptx_text(slide)
     width = presentation.slide_width or Emu(9144000)
     height = presentation.slide_height or Emu(6858000)
     box_height = Emu(int(height * 0.06))
@@ -120,6 +124,47 @@ def finalise_pptx(path: Path, footer_text: str | None,
             run.font.color.rgb = PptxRGBColor(0x80, 0x16, 0x50)
     presentation.save(str(path))
     normalise_zip(path)
+
+
+PPTX_TABLE_POINTS = 11
+"""Table text size on slides: pandoc leaves PowerPoint's 18 pt default, which overflows."""
+
+PPTX_CAPTION_POINTS = 12
+"""Figure and table captions on slides."""
+
+PPTX_BODY_POINTS: tuple[tuple[int, int], ...] = ((700, 12), (450, 16), (300, 20))
+"""(characters in a text frame, point size): long slide text gets smaller type, so it fits."""
+
+
+def fit_pptx_text(slide: Any) -> None:
+    """Size a slide's text so it fits: tables and captions small, long bullet lists smaller.
+
+    pandoc's PPTX writer sets no sizes, and PowerPoint's defaults (18 pt tables, 28 pt bodies)
+    overflow a slide holding a five-column table or a numbered reference list.
+    """
+    for shape in slide.shapes:
+        if getattr(shape, "has_table", False) and shape.has_table:
+            for row in shape.table.rows:
+                for cell in row.cells:
+                    for paragraph in cell.text_frame.paragraphs:
+                        for run in paragraph.runs:
+                            run.font.size = PptxPt(PPTX_TABLE_POINTS)
+            continue
+        if not getattr(shape, "has_text_frame", False) or not shape.has_text_frame:
+            continue
+        if shape.is_placeholder and shape.placeholder_format.type is not None and \
+                "TITLE" in str(shape.placeholder_format.type):
+            continue
+        text = shape.text_frame.text.strip()
+        if re.match(r"^(Figure|Table)\s*\d+", text):
+            points = PPTX_CAPTION_POINTS
+        else:
+            points = next((size for limit, size in PPTX_BODY_POINTS if len(text) > limit), None)
+        if points is None:
+            continue
+        for paragraph in shape.text_frame.paragraphs:
+            for run in paragraph.runs:
+                run.font.size = PptxPt(points)
 
 
 def html_visible_text(path: Path) -> str:
