@@ -329,14 +329,25 @@ def _html_table(headers: list[str], cells: list[list[str]], caption: str | None)
     return "".join(parts)
 
 
+MARKDOWN_COLUMN_DASHES: tuple[int, int] = (3, 40)
+"""Fewest and most dashes under a pipe-table header cell."""
+
+
 def _markdown_table(headers: list[str], cells: list[list[str]]) -> str:
-    """A pipe table; pipes and newlines inside cells are escaped."""
+    """A pipe table; pipes and newlines inside cells are escaped.
+
+    The dashes under each header grow with the column's longest entry (within
+    ``MARKDOWN_COLUMN_DASHES``): for a wide table pandoc sets each column's relative width from
+    them, so a column of file names gets more room than a column of counts.
+    """
 
     def clean(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
+    fewest, most = MARKDOWN_COLUMN_DASHES
+    widths = [max([len(str(h))] + [len(str(row[i])) for row in cells]) for i, h in enumerate(headers)]
     lines = ["| " + " | ".join(clean(h) for h in headers) + " |"]
-    lines.append("|" + "|".join("---" for _ in headers) + "|")
+    lines.append("|" + "|".join("-" * min(most, max(fewest, w)) for w in widths) + "|")
     lines.extend("| " + " | ".join(clean(c) for c in row) + " |" for row in cells)
     return "\n".join(lines) + "\n"
 

@@ -82,3 +82,11 @@ def test_release_counts_by_row_protects_each_row(monkeypatch) -> None:
     assert released.loc[2:, "women"].tolist() == [7, 9]
     empty = figures.release_counts_by_row(counts.iloc[0:0], name="fig-test", count_column="women", row_columns=["service"])
     assert empty.empty and "suppressed" in empty.columns
+
+
+def test_markdown_table_dashes_follow_column_content_so_pandoc_sizes_columns() -> None:
+    from analysis.figures import _markdown_table
+
+    text = _markdown_table(["File", "Rows"], [["contacts_huddersfield.csv", "6"], ["x" * 90, "<5"]])
+    separator = text.splitlines()[1]
+    assert separator == "|" + "-" * 40 + "|" + "-" * 4 + "|"
