@@ -15,6 +15,9 @@ which and how each is kept, then:
    The codebook, coded segments and transcripts come either from the CSV export and the
    ``transcripts/`` folder, or, when ``sources.yml`` has a ``qdpx:`` entry, from a REFI-QDA
    project (``analysis.qda``; see "Coded data from a REFI-QDA project" below);
+   *identifier screening*: as each source is read, before any rule that quotes a value, the
+   text that can carry identifiers is scanned with ``analysis.identifiers`` (see
+   "Identifier screening" below); a hit stops the stage;
 5. validates every table against its pandera schema (``analysis.schemas``) and the cross-table
    rules (every contact belongs to a recruited woman at the same site, every segment document to
    a completed interview, ...). The first broken rule stops the stage with a
@@ -32,6 +35,18 @@ changed. On any error ``out_dir`` is left exactly as it was. ``manifest.json`` i
 Site fingerprints: ``sites/<site>.sha256`` holds a sha256 over that site's rows of every derived
 table, the codebook and the cleaning-log lines about the site's own contact log, and is rewritten
 only when it changes, so fixing one site's contact log reruns only that site's profile.
+
+Identifier screening: the raw export must already be de-identified. The stage scans, with the
+offline pattern rules and name lists of :mod:`analysis.identifiers` (``$NAME_LISTS``, else the
+synthetic example list), the coded text of women's and professionals' segments, every transcript
+it reads, the codebook's code names and descriptions, the key events' ``detail``, the contact
+logs' service and contact-type text, the professionals' role and service text, and every column
+of those files that ``sources.yml`` does not declare (notes and memo columns). Study IDs, dates,
+offsets, document names and sites are structured fields and are not scanned. The first hit
+stops the stage with a :class:`DataValidationError` naming the file, row (a transcript's line),
+column (a transcript's character) and the rule ``no identifiers: <kind>``, showing the
+identifier only masked (``***19``, ``S***``); nothing is written. Each distinct text is scanned
+once.
 
 Coded data from a REFI-QDA project: ``qdpx: {file: X.qdpx, map: qda_map.csv, strict: true}``
 in ``sources.yml`` (``map`` and ``strict`` optional) replaces the ``file`` entries of the
@@ -65,7 +80,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from analysis import paths
+from analysis import identifiers, paths
 from analysis import tables as t
 from analysis.atomic import staging_folder, swap_into_place
 from analysis.contact_logs import LogEntry, load_service_map, standardise_log
@@ -290,6 +305,117 @@ def _site_config() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 # ------------------------------------------------------------------------------------------
+# Identifier screening
+# ------------------------------------------------------------------------------------------
+
+IDENTIFIER_KIND_NAMES: dict[str, str] = {
+    "nhs_number": "NHS number", "chi_number": "CHI number", "postcode": "postcode",
+    "date_of_birth": "date of birth", "phone": "phone number", "email": "email address",
+    "street_address": "street address", "name": "name",
+}
+"""Readable name of each kind of identifier of :data:`analysis.identifiers.KINDS` (in rules)."""
+
+
+def _identifier_error(file: str, row: int | None, column: str | None,
+                      hit: identifiers.Hit, where: str) -> DataValidationError:
+    """The error for one identifier found: the value is shown only masked."""
+    kind = IDENTIFIER_KIND_NAMES.get(hit.kind, hit.kind)
+    detail = f" ({hit.detail})" if hit.detail else ""
+    return DataValidationError(
+        file, row, column, f"no identifiers: {kind}",
+        f"possible {kind} {hit.masked}{detail} at {where}; the raw export must be de-identified "
+        "before cleaning: remove or replace it (e.g. [name], [postcode]) and export again")
+
+
+def _free_text_columns(frame: pd.DataFrame, declared: Mapping[str, str],
+                       keys: tuple[str, ...]) -> list[str]:
+    """The columns of a raw frame to screen: the declared columns of ``keys`` present in the
+    frame, then every column ``sources.yml`` does not declare (notes, memos)."""
+    named = [declared[key] for key in keys if declared.get(key) in frame.columns]
+    used = set(declared.values()) | {"_row", "_file"}
+    return list(dict.fromkeys(named + [c for c in frame.columns if c not in used]))
+
+
+def _screen_identifiers(frame: pd.DataFrame, file: str, columns: list[str]) -> None:
+    """Identifier screening of a raw table: stop at the first identifier in ``columns``.
+
+    ``frame`` is a source as read (strings plus ``_row``). Each distinct text of a column is
+    scanned once (:func:`analysis.identifiers.scan_text`) and reported at its first row; of the
+    columns' first hits, the one in the earliest row is raised as a
+    :class:`DataValidationError` (rule ``no identifiers: <kind>``, value masked).
+    """
+    found: list[tuple[int, int, str, identifiers.Hit]] = []
+    chosen = set(columns)  # by position: a header may repeat (read_source keeps duplicates)
+    for order, (position, column) in enumerate(
+            (i, c) for i, c in enumerate(frame.columns) if c in chosen):
+        values = frame.iloc[:, position]
+        distinct = values.loc[~values.duplicated(keep="first")]
+        rows = frame.loc[distinct.index, "_row"]
+        for value, row in zip(distinct, rows):
+            if not isinstance(value, str) or not value.strip():
+                continue
+            hits = identifiers.scan_text(value, file=file)
+            if hits:
+                found.append((int(row), order, column, hits[0]))
+                break
+    if found:
+        row, _, column, hit = min(found, key=lambda item: item[:2])
+        where = (f"line {hit.line}, character {hit.column} of the cell" if (hit.line or 1) > 1
+                 else f"character {hit.column}")
+        raise _identifier_error(file, row, column, hit, where)
+
+
+_DIGIT = re.compile(r"\d")
+
+
+def _screen_transcript(text: str, file: str,
+                       seen: dict[tuple[str, bool], identifiers.Hit | None]) -> None:
+    """Identifier screening of one transcript: stop at its first identifier, named by line
+    (row) and character (column).
+
+    Each distinct line is scanned once (``seen`` caches results across the transcripts of one
+    run). Names, emails, NHS/CHI numbers and postcodes cannot cross a line break in the scanner's
+    rules; a date of birth, phone number or street address can, and each of those holds a digit,
+    so where a line or the next non-blank line holds a digit the lines from one to the other are
+    also scanned joined, and a hit that neither line shows alone is reported. (An identifier
+    broken over three or more non-blank lines is not found.)
+    """
+    lines = text.split("\n")
+    following: list[int | None] = [None] * len(lines)
+    nxt: int | None = None
+    for index in range(len(lines) - 1, -1, -1):
+        following[index] = nxt
+        if lines[index].strip():
+            nxt = index
+
+    def first_hit(first: int, last: int) -> identifiers.Hit | None:
+        """First hit in lines[first..last] joined; for several lines, only a hit that the last
+        line does not show alone (the first line alone has none); ``hit.line`` counts from
+        ``first``."""
+        piece = "\n".join(lines[first:last + 1])
+        key = (piece, first != last)
+        if key not in seen:
+            hits = identifiers.scan_text(piece, file=file)
+            if first != last and hits:
+                alone = {(h.column, h.kind) for h in identifiers.scan_text(lines[last], file=file)}
+                end_line = last - first + 1
+                hits = [h for h in hits if h.line != end_line or (h.column, h.kind) not in alone]
+            seen[key] = hits[0] if hits else None
+        return seen[key]
+
+    for index, line in enumerate(lines):
+        hit = first_hit(index, index)
+        later = following[index]
+        if hit is None and later is not None and (_DIGIT.search(line)
+                                                  or _DIGIT.search(lines[later])):
+            hit = first_hit(index, later)
+        if hit is not None:
+            row = index + (hit.line or 1)
+            raise _identifier_error(file, row, f"character {hit.column}", hit,
+                                    f"line {row}, character {hit.column}")
+
+
+# ------------------------------------------------------------------------------------------
 # REDCap -> participants
 # ------------------------------------------------------------------------------------------
 
@@ -449,6 +575,7 @@ def _read_events(ctx: _Context, women: pd.DataFrame) -> pd.DataFrame:
     _require_columns(frame, columns, file, int(spec.get("header_row", 1)),
                      optional=("detail",))
     frame = _drop_blank_and_duplicates(frame, file, ctx.log)
+    _screen_identifiers(frame, file, _free_text_columns(frame, columns, ("detail",)))
     _check_pattern(frame, columns["study_id"], ctx.id_pattern, file)
     out = pd.DataFrame({
         "study_id": frame[columns["study_id"]].str.strip(),
@@ -637,6 +764,8 @@ def _contacts(ctx: _Context, women: pd.DataFrame, birth: pd.Series) -> tuple[pd.
         ctx.record_input(file)
         site_files.setdefault(spec["site"], []).append(file)
         frame = read_source(ctx.raw_dir, spec)
+        _screen_identifiers(frame, file, _free_text_columns(frame, dict(spec["columns"]),
+                                                            ("service", "mode")))
         cleaned = standardise_log(frame, spec, file, service_map, ctx.id_pattern)
         ctx.log.extend(cleaned.log)
         contacts = cleaned.contacts
@@ -845,6 +974,7 @@ def _codebook(ctx: _Context) -> pd.DataFrame:
     frame, file, columns, header_row, spec = _coded_source(ctx, "codebook")
     _require_columns(frame, columns, file, header_row, optional=("description", "colour"))
     frame = _drop_blank_and_duplicates(frame, file, ctx.log)
+    _screen_identifiers(frame, file, _free_text_columns(frame, columns, ("code", "description")))
     separator = "\\" if ctx.qdpx is not None else str(spec.get("path_separator", "\\"))
     ids: dict[str, str] = {}
     children: dict[str, int] = {}
@@ -877,6 +1007,7 @@ def _read_segments(ctx: _Context, key: str, codebook: pd.DataFrame) -> pd.DataFr
     frame, file, columns, header_row, spec = _coded_source(ctx, key)
     _require_columns(frame, columns, file, header_row, optional=("coder",))
     frame = _drop_blank_and_duplicates(frame, file, ctx.log)
+    _screen_identifiers(frame, file, _free_text_columns(frame, columns, ("text",)))
     out = pd.DataFrame({
         "document": frame[columns["document"]].str.strip(),
         "_code": frame[columns["code"]].str.strip(),
@@ -917,6 +1048,9 @@ def _check_transcripts(ctx: _Context, segments: pd.DataFrame, column_names: Mapp
     if ctx.qdpx is not None:
         texts = {document: ctx.qdpx.transcripts[document]
                  for document in sorted(segments["document"].unique())}
+        seen: dict[tuple[str, bool], identifiers.Hit | None] = {}
+        for document, text in texts.items():
+            _screen_transcript(text, f"{ctx.qdpx.file} (transcript {document})", seen)
         _check_coded_text(segments, texts, column_names)
         return texts
     spec = ctx.sources.get("transcripts")
@@ -925,6 +1059,7 @@ def _check_transcripts(ctx: _Context, segments: pd.DataFrame, column_names: Mapp
     folder = ctx.raw_dir / spec.get("folder", "transcripts")
     encoding = spec.get("encoding", "utf-8")
     texts: dict[str, str] = {}
+    seen: dict[tuple[str, bool], identifiers.Hit | None] = {}
     digest = hashlib.sha256()
     for document in sorted(segments["document"].unique()):
         path = folder / f"{document}.txt"
@@ -935,7 +1070,9 @@ def _check_transcripts(ctx: _Context, segments: pd.DataFrame, column_names: Mapp
                                       f"no transcript {path.relative_to(ctx.raw_dir)}")
         data = path.read_bytes()
         digest.update(document.encode() + b"\0" + hashlib.sha256(data).digest())
-        texts[document] = _decode_bytes(data, encoding, str(path.relative_to(ctx.raw_dir)), "\t")
+        shown = str(path.relative_to(ctx.raw_dir))
+        texts[document] = _decode_bytes(data, encoding, shown, "\t")
+        _screen_transcript(texts[document], shown, seen)
     _check_coded_text(segments, texts, column_names)
     coded_file = str(segments["_file"].iloc[0]) if len(segments) else "segments"
     ctx.inputs[f"{spec.get('folder', 'transcripts')}/ (documents of {coded_file})"] = (
@@ -965,6 +1102,7 @@ def _professionals(ctx: _Context) -> pd.DataFrame:
     columns = dict(spec["columns"])
     _require_columns(frame, columns, file, int(spec.get("header_row", 1)))
     frame = _drop_blank_and_duplicates(frame, file, ctx.log)
+    _screen_identifiers(frame, file, _free_text_columns(frame, columns, ("role", "service")))
     site_lookup = {**dict(zip(ctx.sites["label"], ctx.sites["code"])),
                    **dict(zip(ctx.sites["code"], ctx.sites["code"]))}
     service_lookup = {**dict(zip(ctx.services["label"], ctx.services["code"])),
