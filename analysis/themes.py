@@ -296,23 +296,25 @@ def share_heatmap(
     angle = -25 if max((len(str(c)) for c in columns), default=0) > 12 else 0
     x = alt.X(f"{column}:N", sort=columns, title=column_title, axis=alt.Axis(labelAngle=angle, labelLimit=220))
     y = alt.Y(f"{row}:N", sort=rows, title=row_title, axis=alt.Axis(labelLimit=360))
-    shown = alt.Chart(data.loc[~data["suppressed"]]).mark_rect(stroke="#FFFFFF").encode(
-        x=x,
-        y=y,
-        color=alt.Color(
-            "share:Q",
-            scale=alt.Scale(domain=[0, 1], range=list(palette.SEQUENTIAL)),
-            title="Share of women",
-            legend=alt.Legend(format="%", gradientLength=200),
-        ),
+    colour = alt.Color(
+        "share:Q",
+        scale=alt.Scale(domain=[0, 1], range=list(palette.SEQUENTIAL)),
+        title="Share of women",
+        legend=alt.Legend(format="%", gradientLength=200),
     )
+    return _labelled_heatmap(data, x=x, y=y, colour=colour, title=title,
+                             width=max(240, 110 * len(columns)), height=max(120, 30 * len(rows)))
+
+
+def _labelled_heatmap(data: pd.DataFrame, *, x: alt.X, y: alt.Y, colour: alt.Color, title: str,
+                      width: int, height: int) -> alt.LayerChart:
+    """Shown cells coloured by ``colour``, suppressed cells grey, every cell's ``label`` written in it."""
+    shown = alt.Chart(data.loc[~data["suppressed"]]).mark_rect(stroke="#FFFFFF").encode(x=x, y=y, color=colour)
     hidden = alt.Chart(data.loc[data["suppressed"]]).mark_rect(color=palette.SUPPRESSED_GREY, stroke="#FFFFFF").encode(
         x=x, y=y
     )
     text = alt.Chart(data).mark_text().encode(x=x, y=y, text="label:N", color=_TEXT_COLOUR)
-    return alt.layer(*_present(data, shown, hidden), text).properties(
-        title=title, width=max(240, 110 * len(columns)), height=max(120, 30 * len(rows))
-    )
+    return alt.layer(*_present(data, shown, hidden), text).properties(title=title, width=width, height=height)
 
 
 def count_heatmap(
@@ -340,18 +342,9 @@ def count_heatmap(
     columns = column_sort or data.drop_duplicates(column)[column].tolist()
     x = alt.X(f"{column}:N", sort=columns, title=column_title, axis=alt.Axis(labelAngle=-30, labelLimit=320))
     y = alt.Y(f"{row}:N", sort=rows, title=row_title, axis=alt.Axis(labelLimit=360))
-    shown = alt.Chart(data.loc[~data["suppressed"]]).mark_rect(stroke="#FFFFFF").encode(
-        x=x,
-        y=y,
-        color=alt.Color("value:Q", scale=alt.Scale(domainMin=0, range=list(palette.SEQUENTIAL)), title="Count"),
-    )
-    hidden = alt.Chart(data.loc[data["suppressed"]]).mark_rect(color=palette.SUPPRESSED_GREY, stroke="#FFFFFF").encode(
-        x=x, y=y
-    )
-    text = alt.Chart(data).mark_text().encode(x=x, y=y, text="label:N", color=_TEXT_COLOUR)
-    return alt.layer(*_present(data, shown, hidden), text).properties(
-        title=title, width=max(240, 90 * len(columns)), height=max(120, 30 * len(rows))
-    )
+    colour = alt.Color("value:Q", scale=alt.Scale(domainMin=0, range=list(palette.SEQUENTIAL)), title="Count")
+    return _labelled_heatmap(data, x=x, y=y, colour=colour, title=title,
+                             width=max(240, 90 * len(columns)), height=max(120, 30 * len(rows)))
 
 
 def heatmap_alt_text(
