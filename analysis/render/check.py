@@ -23,6 +23,7 @@ from analysis.render.project import (
     split_front_matter,
 )
 from analysis.render.shortcodes import (
+    classify_fenced_lines,
     BLOCK_SHORTCODES,
     FENCE,
     INLINE_CODE,
@@ -257,18 +258,11 @@ def _line_problems(item: SourceLine, citations_allowed: bool = False) -> list[Pr
 def check_lines(lines: list[SourceLine], citations_allowed: bool = False) -> list[Problem]:
     """Check a sequence of source lines (with fenced code tracked)."""
     problems: list[Problem] = []
-    fence: str | None = None
-    for item in lines:
+    for item, kind in classify_fenced_lines(lines):
         problems.extend(_shortcode_problems(item))
-        fence_match = FENCE.match(item.text)
-        if fence is not None:
-            if fence_match and fence_match.group("fence")[0] == fence[0] and len(
-                fence_match.group("fence")
-            ) >= len(fence) and not item.text.strip()[len(fence_match.group("fence")):]:
-                fence = None
+        if kind == "in-fence":
             continue
-        if fence_match:
-            fence = fence_match.group("fence")
+        if kind == "fence-open":
             executable = EXECUTABLE_FENCE.match(item.text)
             if executable:
                 problems.append(Problem(

@@ -22,6 +22,7 @@ import shlex
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from analysis.render.errors import RenderError
@@ -265,13 +266,9 @@ def resolve_metadata_shortcodes(
     return {key: walk(value) for key, value in metadata.items()}
 
 
-def scan_cross_references(lines: list[SourceLine]) -> tuple[
-    dict[str, tuple[Path, int]], list[tuple[str, Path, int]]
-]:
-    """Find ``{#fig-..}``/``{#tbl-..}`` definitions and ``@fig-..``/``@tbl-..`` references
-    outside code."""
-    labels: dict[str, tuple[Path, int]] = {}
-    references: list[tuple[str, Path, int]] = []
+def classify_fenced_lines(lines: list[SourceLine]) -> Iterator[tuple[SourceLine, str]]:
+    """Yield each line with its place: ``"text"``, ``"fence-open"`` (a code fence's first line),
+    or ``"in-fence"`` (inside a fenced block, its closing line included)."""
     fence: str | None = None
     for item in lines:
         fence_match = FENCE.match(item.text)
@@ -280,9 +277,23 @@ def scan_cross_references(lines: list[SourceLine]) -> tuple[
                 fence_match.group("fence")
             ) >= len(fence) and not item.text.strip()[len(fence_match.group("fence")):]:
                 fence = None
-            continue
-        if fence_match:
+            yield item, "in-fence"
+        elif fence_match:
             fence = fence_match.group("fence")
+            yield item, "fence-open"
+        else:
+            yield item, "text"
+
+
+def scan_cross_references(lines: list[SourceLine]) -> tuple[
+    dict[str, tuple[Path, int]], list[tuple[str, Path, int]]
+]:
+    """Find ``{#fig-..}``/``{#tbl-..}`` definitions and ``@fig-..``/``@tbl-..`` references
+    outside code."""
+    labels: dict[str, tuple[Path, int]] = {}
+    references: list[tuple[str, Path, int]] = []
+    for item, kind in classify_fenced_lines(lines):
+        if kind != "text":
             continue
         text = INLINE_CODE.sub("", item.text)
         for match in LABEL_DEFINITION.finditer(text):
