@@ -318,10 +318,11 @@ def render_offline(source_path: Path, output: str, work_dir: Path,
 
 
 def _finish(made: Path, output: str, source: Path, footer: str | None,
-            alt_texts: dict[str, str]) -> None:
-    """Stamp Office footers and alt text, then verify the made file."""
+            alt_texts: dict[str, str], notice: str | None = None) -> None:
+    """Stamp Office footers, the synthetic notice on a Word title page, and alt text; then verify
+    the made file."""
     if output == "docx":
-        outputs.finalise_docx(made, footer)
+        outputs.finalise_docx(made, footer, title_notice=notice)
     elif output == "pptx":
         outputs.finalise_pptx(made, footer, alt_texts)
     outputs.verify_output(made, output, source, footer)
@@ -401,7 +402,11 @@ def render(
                 made = quarto.render_with_quarto(source_path, output, work_dir, pairs)
                 _, footer = footer_text(merged, project.variables)
                 alt_texts = {}
-            _finish(made, output, source_path, footer, alt_texts)
+            notice, _ = footer_text(
+                format_metadata(document_metadata(split_front_matter(source_path), load_project(source_path),
+                                                  overrides), output),
+                load_project(source_path).variables)
+            _finish(made, output, source_path, footer, alt_texts, notice)
             name = OUTPUT_NAMES[output]
             if output == "revealjs" and "html" in formats:
                 name = "{stem}-slides.html"

@@ -55,11 +55,39 @@ def _copy_alt_text_to_pictures(document: Document) -> None:
             picture.set("descr", alt)
 
 
-def finalise_docx(path: Path, footer_text: str | None) -> None:
+TITLE_BLOCK_STYLES = ("Title", "Subtitle", "Author", "Date")
+"""Paragraph styles pandoc gives the title block of a Word document."""
+
+
+def add_title_notice(document: Any, notice: str) -> bool:
+    """Put ``notice`` as a bold paragraph straight after the title block (title, subtitle,
+    authors, date), so a Word title page says what the footer says. Returns False when the
+    document has no title."""
+    paragraphs = document.paragraphs
+    start = next((i for i, p in enumerate(paragraphs) if p.style is not None and p.style.name == "Title"), None)
+    if start is None:
+        return False
+    last = start
+    while last + 1 < len(paragraphs) and paragraphs[last + 1].style is not None \
+            and paragraphs[last + 1].style.name in TITLE_BLOCK_STYLES:
+        last += 1
+    paragraph = document.add_paragraph()
+    paragraphs[last]._p.addnext(paragraph._p)  # noqa: SLF001 - straight after the block, before a table of contents
+    run = paragraph.add_run(notice)
+    run.bold = True
+    run.font.size = Pt(14)
+    run.font.color.rgb = RGBColor(0x80, 0x16, 0x50)
+    return True
+
+
+def finalise_docx(path: Path, footer_text: str | None, *, title_notice: str | None = None) -> None:
     """Fix picture descriptions, put ``footer_text`` (if any) as the first line of every
-    section's footer, and store the file with fixed zip timestamps."""
+    section's footer, ``title_notice`` (if any) under the title, and store the file with fixed
+    zip timestamps."""
     document = Document(str(path))
     _copy_alt_text_to_pictures(document)
+    if title_notice:
+        add_title_notice(document, title_notice)
     for section in document.sections if footer_text else []:
         footer = section.footer
         footer.is_linked_to_previous = False

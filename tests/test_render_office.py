@@ -1,4 +1,4 @@
-"""PPTX text sizing: tables, captions and long bullet lists are made to fit the slide."""
+"""Office outputs: PPTX text sized to fit slides; the Word title page says when data are synthetic."""
 
 from __future__ import annotations
 
@@ -34,3 +34,18 @@ def test_tables_captions_and_long_text_get_smaller_type_short_text_is_left_alone
     assert _sizes(long_text) == {Pt(12)}
     assert _sizes(short) == {None}
     assert _sizes(slide.shapes.title) == {None}
+
+
+def test_word_title_page_gets_the_synthetic_notice_after_the_title_block() -> None:
+    from docx import Document
+
+    from analysis.render.outputs import add_title_notice
+
+    document = Document()
+    document.add_paragraph("A report", style="Title")
+    document.add_paragraph("For the funder", style="Subtitle")
+    document.add_paragraph("Abstract text")
+    assert add_title_notice(document, "SYNTHETIC DATA - not study findings")
+    texts = [p.text for p in document.paragraphs]
+    assert texts == ["A report", "For the funder", "SYNTHETIC DATA - not study findings", "Abstract text"]
+    assert not add_title_notice(Document(), "x")
