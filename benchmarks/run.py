@@ -158,9 +158,11 @@ def run_builds(scratch: Path) -> pd.DataFrame:
         rows.append({"build": f"clean full build {jobs}", "seconds": seconds})
         print(f"bench: clean full build {jobs}: {seconds:.1f} s", flush=True)
     rows.append({"build": "no-op make", "seconds": _make([], env, project)})
-    # -o keeps the environment set-up out of the baseline: it is not part of the pipeline.
+    # The last target directly (no recursive make) with -o: the environment set-up, not part of the
+    # pipeline, stays out of the baseline.
     rows.append({"build": "naive baseline (make -B -j1: everything unconditionally)",
-                 "seconds": _make(["-B", "-j1", "-o", ".venv/.setup-complete"], env, project)})
+                 "seconds": _make(["-B", "-j1", "-o", ".venv/.setup-complete", "reports/_output/output-check.csv"],
+                                  env, project)})
     log = next((project / "data_raw" / "synthetic").glob("SYNTHETIC_*huddersfield*"))
     os.utime(log)
     rows.append({"build": "one site's contact log touched (make -j1)", "seconds": _make(["-j1"], env, project)})
