@@ -200,7 +200,7 @@ class RegisterEntry:
     """What one release call did; one JSON line in the disclosure register."""
 
     table: str
-    kind: Literal["table", "figure_counts", "participant_level"]
+    kind: Literal["table", "figure_counts", "participant_level", "reference"]
     profile: str
     passed: bool
     cells: int = 0

@@ -333,6 +333,26 @@ def release_counts(
     return out
 
 
+def release_reference_table(table: pd.DataFrame, *, name: str, source: str,
+                            profile: str | None = None, policy: Policy | None = None) -> pd.DataFrame:
+    """Release a table that holds no data about participants: configuration or definitions.
+
+    For example the sites' models of care (from ``analysis/config/sites.csv``) or the definitions
+    of trajectory classes. It is recorded in the register (so the output check sees that it went
+    through the gate, and from where) but nothing is suppressed. A numeric column is refused:
+    counts must go through :func:`release_table`.
+    """
+    prof = get_profile(profile, policy)
+    numeric = [str(c) for c in table.columns if pd.api.types.is_numeric_dtype(table[c])
+               and not pd.api.types.is_bool_dtype(table[c])]
+    if numeric:
+        raise DisclosureError(f"table {name!r}: numeric column(s) {numeric} in a reference table "
+                              "(rule: counts go through release_table)")
+    record(RegisterEntry(table=name, kind="reference", profile=prof.name, passed=True,
+                         cells=int(table.size), notes=[f"reference table from {source}: no data about participants"]))
+    return table.copy()
+
+
 def release_participant_level(
     table: pd.DataFrame,
     *,

@@ -228,3 +228,14 @@ def test_release_counts_of_an_empty_figure_is_recorded_not_a_crash():
     released = release_counts(empty, name="fig-empty", count_column="n")
     assert released.empty and list(released.columns) == ["service", "n", "suppressed"]
     assert any(e.table == "fig-empty" and e.passed for e in session_register())
+
+
+def test_reference_tables_are_recorded_and_counts_are_refused():
+    from analysis.disclosure import session_register
+    from analysis.outputs import release_reference_table
+
+    features = pd.DataFrame({"Feature": ["Co-located"], "East London": ["Yes"]})
+    assert release_reference_table(features, name="tbl-features", source="sites.csv").equals(features)
+    assert any(e.table == "tbl-features" and e.kind == "reference" and e.passed for e in session_register())
+    with pytest.raises(DisclosureError, match="numeric column"):
+        release_reference_table(pd.DataFrame({"site": ["a"], "n": [3]}), name="tbl-n", source="x")

@@ -499,3 +499,14 @@ def test_real_quarto_renders_the_same_report(report_outputs: Path, tmp_path: Pat
           "--out", str(tmp_path)])
     paragraphs = docx_paragraphs(tmp_path / "report.docx")
     assert [text.strip() for style, text in paragraphs if style == "Heading 1"] == CHAPTERS
+
+
+def test_every_output_passes_the_output_check(report_outputs: Path) -> None:
+    """What `make` runs last: identifiers, synthetic notice, shortcodes and the disclosure register."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "analysis.output_check", "--outputs", str(report_outputs)],
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert (report_outputs / "output-check.csv").is_file()
