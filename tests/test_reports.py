@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from analysis.paths import PROJECT_ROOT
+from analysis.render.outputs import pdf_text, pptx_text  # the renderer's own text extraction
 
 OUTPUT_DIR = PROJECT_ROOT / "reports" / "_output"
 VARIABLES = PROJECT_ROOT / "_variables.yml"
@@ -40,7 +41,7 @@ BRIEFING_TARGETS = ("east_london", "huddersfield", "glasgow", "ayrshire", "overa
 CHAPTERS = [
     "Abstract", "Plain language summary", "Scientific summary", "Introduction", "Methods",
     "Results", "Discussion", "Conclusions", "Additional information", "References",
-    "Appendix 1: COREQ checklist",
+    "Appendix 1: COREQ checklist", "Appendix 2: Assumptions and caveats",
 ]
 """Top-level headings of the report, in the order the NIHR Journals Library asks for."""
 
@@ -160,13 +161,6 @@ def docx_all_text(path: Path) -> str:
     return "\n".join(texts)
 
 
-def pdf_text(path: Path) -> str:
-    """All text of a PDF (pypdf)."""
-    from pypdf import PdfReader
-
-    return "\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
-
-
 def html_text(path: Path) -> str:
     """Visible text of an HTML file (scripts, styles and embedded data removed)."""
     from lxml import html as lxml_html
@@ -175,21 +169,6 @@ def html_text(path: Path) -> str:
     for element in tree.xpath("//script|//style"):
         element.getparent().remove(element)
     return " ".join(tree.text_content().split())
-
-
-def pptx_text(path: Path) -> str:
-    """Text of every slide and its notes."""
-    from pptx import Presentation
-
-    presentation = Presentation(str(path))
-    texts: list[str] = []
-    for slide in presentation.slides:
-        for shape in slide.shapes:
-            if shape.has_text_frame:
-                texts.append(shape.text_frame.text)
-        if slide.has_notes_slide:
-            texts.append(slide.notes_slide.notes_text_frame.text)
-    return "\n".join(texts)
 
 
 def section_text(paragraphs: list[tuple[str, str]], heading: str) -> str:
