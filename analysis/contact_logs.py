@@ -188,7 +188,7 @@ def load_service_map(frame: pd.DataFrame, file: str, known_services: set[str],
     for column in ("site", "raw_service", "service"):
         if column not in frame.columns:
             raise DataValidationError(file, 1, column, "required column present",
-                                      f"service_map.csv needs columns site, raw_service, service")
+                                      "service_map.csv needs columns site, raw_service, service")
     mapping: dict[tuple[str, str], str] = {}
     for site, raw, service, row in zip(frame["site"].str.strip(), frame["raw_service"].str.strip(),
                                        frame["service"].str.strip(), frame["_row"]):

@@ -28,13 +28,7 @@ from analysis.disclosure import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _register_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv("DISCLOSURE_REGISTER", str(tmp_path / "register.jsonl"))
-    monkeypatch.delenv("DISCLOSURE_PROFILE", raising=False)
-    disclosure.reset_register()
-    yield
-    disclosure.reset_register()
+pytestmark = pytest.mark.usefixtures("isolated_register")  # tests/conftest.py
 
 
 STUDY = get_profile("study")

@@ -23,13 +23,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "protect"
 CATEGORIES = ["with_mother", "kinship_care", "foster_care"]
 
 
-@pytest.fixture(autouse=True)
-def _register_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv("DISCLOSURE_REGISTER", str(tmp_path / "register.jsonl"))
-    monkeypatch.delenv("DISCLOSURE_PROFILE", raising=False)
-    disclosure.reset_register()
-    yield
-    disclosure.reset_register()
+pytestmark = pytest.mark.usefixtures("isolated_register")  # tests/conftest.py
 
 
 def fixture_table() -> pd.DataFrame:

@@ -388,24 +388,20 @@ def render(
         work_dir = Path(tempfile.mkdtemp(prefix=f".render-{source_path.stem}-{output}-",
                                          dir=target_dir))
         try:
+            project = load_project(source_path)
+            merged = format_metadata(
+                document_metadata(split_front_matter(source_path), project, overrides), output)
+            notice, quarto_footer = footer_text(merged, project.variables)
             if chosen == "offline":
                 made, footer, alt_texts = render_offline(source_path, output, work_dir,
                                                          overrides)
             else:
-                front = split_front_matter(source_path)
-                project = load_project(source_path)
-                merged = format_metadata(document_metadata(front, project, overrides), output)
                 pairs = list(metadata or [])
                 flagged = with_synthetic_flag(merged, project.variables)
                 if "synthetic" not in merged and "synthetic" in flagged:
                     pairs.append(f"synthetic={str(flagged['synthetic']).lower()}")
                 made = quarto.render_with_quarto(source_path, output, work_dir, pairs)
-                _, footer = footer_text(merged, project.variables)
-                alt_texts = {}
-            notice, _ = footer_text(
-                format_metadata(document_metadata(split_front_matter(source_path), load_project(source_path),
-                                                  overrides), output),
-                load_project(source_path).variables)
+                footer, alt_texts = quarto_footer, {}
             _finish(made, output, source_path, footer, alt_texts, notice)
             name = OUTPUT_NAMES[output]
             if output == "revealjs" and "html" in formats:
