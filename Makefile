@@ -38,16 +38,7 @@ export MPLBACKEND := Agg
 
 # Stamps.
 SETUP_STAMP := $(VENV)/.setup-complete
-RAW_STAMP   := $(DERIVED)/.data_raw
 CLEAN_STAMP := $(DERIVED)/manifest.json
-
-# Every file in the raw export folder (sorted, so the graph is stable).
-RAW_FILES := $(shell find $(DATA_RAW) -type f ! -name '.*' 2>/dev/null | LC_ALL=C sort)
-
-# The raw folder's path is a prerequisite too: pointing DATA_RAW somewhere else must rerun
-# cleaning even when the new folder's files are older than the derived tables. The stamp file is
-# rewritten only when the path changes.
-$(shell mkdir -p $(DERIVED); p='$(abspath $(DATA_RAW))'; [ "$$(cat $(RAW_STAMP) 2>/dev/null)" = "$$p" ] || printf '%s\n' "$$p" > $(RAW_STAMP))
 
 # Code each stage runs (a change in it reruns that stage).
 CLEAN_CODE := analysis/cleaning.py analysis/schemas.py analysis/redcap.py analysis/contact_logs.py \
@@ -65,13 +56,38 @@ VARIABLES  := _variables.yml
 
 RENDER     := $(PY) -m analysis.render --engine $(ENGINE) --out $(OUT)
 TEMPLATES  := $(wildcard reports/_templates/*) _quarto.yml
-REPORT_SRC := reports/report.qmd $(wildcard reports/report/*.qmd) reports/references.bib
+RENDER_CODE := $(wildcard analysis/render/*.py) $(TEMPLATES)
+REPORT_SRC := reports/report.qmd $(wildcard reports/report/*.qmd) reports/references.bib \
+              reports/vancouver.csl
 SLIDES_SRC := reports/slides.qmd
 BRIEF_SRC  := reports/briefing.qmd
 REPORT_OUT := $(OUT)/report.docx $(OUT)/report.html $(OUT)/report.pdf
 SLIDES_OUT := $(OUT)/slides.html $(OUT)/slides.pptx
 BRIEF_OUT  := $(foreach s,$(SITES) overall,$(OUT)/briefings/$(s).docx $(OUT)/briefings/$(s).pdf)
 CHECK_LOG  := $(OUT)/output-check.csv
+
+# Content fingerprints (analysis/fingerprints.py). Stages depend on one stamp per group of inputs
+# instead of on the inputs' timestamps: at every start, make fingerprints the raw folder (its path
+# and every file's content) and each group of code, configuration and report sources, and
+# rewrites a group's stamp only when its content changed. So restoring an older export with its
+# old timestamps (cp -p, rsync -t, tar -x, unzip) or checking out an older commit reruns what
+# depends on it, and a touch reruns nothing. Stdlib only, run with python -S: fast enough for
+# every make start (files are hashed again only when size, mtime, ctime or inode changed).
+FP_DIR     := $(DERIVED)/.fingerprints
+FP_PY      := $(firstword $(wildcard $(PY)) $(PYTHON_SYS)) -S
+FP_GROUPS  := --tree raw $(abspath $(DATA_RAW)) \
+              --group clean_code $(CLEAN_CODE) notebooks/01_clean.ipynb \
+              --group site_code $(SITE_CODE) notebooks/02_site_profile.ipynb \
+              --group synth_code $(SYNTH_CODE) notebooks/03_synthesis.ipynb \
+              --group render_code $(RENDER_CODE) \
+              --group report_src $(REPORT_SRC) \
+              --group slides_src $(SLIDES_SRC) \
+              --group brief_src $(BRIEF_SRC) analysis/briefings.py \
+              --group check_code analysis/output_check.py analysis/identifiers.py analysis/fingerprints.py
+FP_OUT     := $(shell $(FP_PY) -m analysis.fingerprints update --dir $(FP_DIR) $(FP_GROUPS) 2>&1; echo "fp-exit=$$?")
+$(if $(filter-out fp-exit=0,$(lastword $(FP_OUT))),$(error $(filter-out fp-exit=%,$(FP_OUT))))
+$(if $(filter-out fp-exit=%,$(FP_OUT)),$(info $(filter-out fp-exit=%,$(FP_OUT))))
+fp = $(FP_DIR)/$(1).json
 
 # Stage commands (overridable: tests/test_makefile.py swaps in fast stand-ins to check the graph).
 PHASE1     = $(MAKE) --no-print-directory $(CLEAN_STAMP)
@@ -81,7 +97,7 @@ BRIEFING   := $(PY) -m analysis.briefings
 OUTPUT_CHECK := $(PY) -m analysis.output_check
 
 # ---------------------------------------------------------------- top-level verbs
-.PHONY: all help setup data analysis report slides briefings check-outputs test test-fast \
+.PHONY: all help setup data analysis report slides briefings check-outputs status test test-fast \
         lab clean distclean bench lock synthetic
 
 all: $(SETUP_STAMP) ## Build everything: data, analyses, report, slides, briefings, output check
@@ -117,6 +133,9 @@ briefings: $(SETUP_STAMP) ## Render the site and overall briefings (DOCX, PDF)
 check-outputs: $(SETUP_STAMP) ## Run the output check over reports/_output
 	@$(MAKE) --no-print-directory $(CHECK_LOG)
 
+status: ## Say whether reports/_output matches the raw data and code now present (exit 1 if not)
+	@$(FP_PY) -m analysis.build_status --dir $(FP_DIR) --log $(CHECK_LOG) --outputs $(OUT)
+
 test: $(SETUP_STAMP) ## Run every test (unit, notebooks, renders, browser), offline
 	@$(PY) -m analysis.environment system-test-deps
 	$(PY) -m pytest -n 2 --dist loadgroup -p no:cacheprovider tests
@@ -143,7 +162,7 @@ lock: ## Re-resolve requirements.txt from requirements.in in a fresh venv
 	rm -rf .venv-lock
 
 clean: ## Remove derived data, executed notebooks and rendered outputs (keeps .venv)
-	rm -rf $(DERIVED)/* $(DERIVED)/.data_raw $(OUT) $(VARIABLES) reports/.quarto .quarto
+	rm -rf $(DERIVED)/* $(DERIVED)/.data_raw $(FP_DIR) $(OUT) $(VARIABLES) reports/.quarto .quarto
 
 distclean: clean ## Also remove the environment
 	rm -rf $(VENV) node_modules
@@ -162,7 +181,7 @@ $(SETUP_STAMP): requirements.txt
 	@touch $@
 
 # ---------------------------------------------------------------- data
-$(CLEAN_STAMP): $(RAW_FILES) $(RAW_STAMP) $(CLEAN_CODE) notebooks/01_clean.ipynb | $(SETUP_STAMP)
+$(CLEAN_STAMP): $(call fp,raw) $(call fp,clean_code) | $(SETUP_STAMP)
 	@mkdir -p $(NB_OUT)
 	@echo "== 01_clean: $(DATA_RAW) -> $(DERIVED)/"
 	$(PAPERMILL) notebooks/01_clean.ipynb $(NB_OUT)/01_clean.ipynb \
@@ -176,15 +195,18 @@ $(CLEAN_STAMP): $(RAW_FILES) $(RAW_STAMP) $(CLEAN_CODE) notebooks/01_clean.ipynb
 # cleans first, through the order-only prerequisite, but sees a fingerprint change one run late.)
 $(DERIVED)/sites/%.sha256: | $(CLEAN_STAMP) ;
 
+# The content stamps are written while make reads this file (FP_OUT above), never by a rule.
+$(FP_DIR)/%.json: ;
+
 # ---------------------------------------------------------------- analyses
-$(NB_OUT)/02_site_profile_%.ipynb: $(DERIVED)/sites/%.sha256 $(SITE_CODE) notebooks/02_site_profile.ipynb | $(SETUP_STAMP)
+$(NB_OUT)/02_site_profile_%.ipynb: $(DERIVED)/sites/%.sha256 $(call fp,site_code) | $(SETUP_STAMP)
 	@echo "== 02_site_profile: $*"
 	$(PAPERMILL) notebooks/02_site_profile.ipynb $@.tmp.ipynb \
 	  -p site $* -p data_derived "$(abspath $(DERIVED))" \
 	  $(if $(MAX_JOURNEY_MAPS),-p max_journey_maps $(MAX_JOURNEY_MAPS))
 	@mv $@.tmp.ipynb $@
 
-$(SYNTH_NB): $(CLEAN_STAMP) $(SYNTH_CODE) notebooks/03_synthesis.ipynb | $(SETUP_STAMP)
+$(SYNTH_NB): $(CLEAN_STAMP) $(call fp,synth_code) | $(SETUP_STAMP)
 	@echo "== 03_synthesis"
 	$(PAPERMILL) notebooks/03_synthesis.ipynb $@.tmp.ipynb \
 	  -p data_derived "$(abspath $(DERIVED))" -p variables_path "$(abspath $(VARIABLES))"
@@ -193,25 +215,23 @@ $(SYNTH_NB): $(CLEAN_STAMP) $(SYNTH_CODE) notebooks/03_synthesis.ipynb | $(SETUP
 $(VARIABLES): $(SYNTH_NB) ;
 
 # ---------------------------------------------------------------- reports
-RENDER_CODE := $(wildcard analysis/render/*.py) $(TEMPLATES)
-
-$(OUT)/report.%: $(REPORT_SRC) $(SITE_NBS) $(SYNTH_NB) $(VARIABLES) $(RENDER_CODE) | $(SETUP_STAMP)
+$(OUT)/report.%: $(call fp,report_src) $(SITE_NBS) $(SYNTH_NB) $(VARIABLES) $(call fp,render_code) | $(SETUP_STAMP)
 	@echo "== report -> $@"
 	$(RENDER) reports/report.qmd --to $*
 
-$(OUT)/slides.html: $(SLIDES_SRC) $(SITE_NBS) $(SYNTH_NB) $(VARIABLES) $(RENDER_CODE) | $(SETUP_STAMP)
+$(OUT)/slides.html: $(call fp,slides_src) $(SITE_NBS) $(SYNTH_NB) $(VARIABLES) $(call fp,render_code) | $(SETUP_STAMP)
 	@echo "== slides -> $@"
 	$(RENDER) reports/slides.qmd --to revealjs
 
-$(OUT)/slides.pptx: $(SLIDES_SRC) $(SITE_NBS) $(SYNTH_NB) $(VARIABLES) $(RENDER_CODE) | $(SETUP_STAMP)
+$(OUT)/slides.pptx: $(call fp,slides_src) $(SITE_NBS) $(SYNTH_NB) $(VARIABLES) $(call fp,render_code) | $(SETUP_STAMP)
 	@echo "== slides -> $@"
 	$(RENDER) reports/slides.qmd --to pptx
 
-$(OUT)/briefings/%.docx: $(BRIEF_SRC) $(SYNTH_NB) $(VARIABLES) $(RENDER_CODE) | $(SETUP_STAMP)
+$(OUT)/briefings/%.docx: $(call fp,brief_src) $(SYNTH_NB) $(VARIABLES) $(call fp,render_code) | $(SETUP_STAMP)
 	@echo "== briefing $* -> $@"
 	$(BRIEFING) $* --to docx --engine $(ENGINE) --out $(OUT)/briefings
 
-$(OUT)/briefings/%.pdf: $(BRIEF_SRC) $(SYNTH_NB) $(VARIABLES) $(RENDER_CODE) | $(SETUP_STAMP)
+$(OUT)/briefings/%.pdf: $(call fp,brief_src) $(SYNTH_NB) $(VARIABLES) $(call fp,render_code) | $(SETUP_STAMP)
 	@echo "== briefing $* -> $@"
 	$(BRIEFING) $* --to pdf --engine $(ENGINE) --out $(OUT)/briefings
 
@@ -219,6 +239,6 @@ $(OUT)/briefings/%.pdf: $(BRIEF_SRC) $(SYNTH_NB) $(VARIABLES) $(RENDER_CODE) | $
 $(foreach s,$(SITES),$(eval $(OUT)/briefings/$(s).docx $(OUT)/briefings/$(s).pdf: $(NB_OUT)/02_site_profile_$(s).ipynb))
 $(OUT)/briefings/overall.docx $(OUT)/briefings/overall.pdf: $(SITE_NBS)
 
-$(CHECK_LOG): $(REPORT_OUT) $(SLIDES_OUT) $(BRIEF_OUT) analysis/output_check.py analysis/identifiers.py | $(SETUP_STAMP)
+$(CHECK_LOG): $(REPORT_OUT) $(SLIDES_OUT) $(BRIEF_OUT) $(call fp,check_code) | $(SETUP_STAMP)
 	@echo "== output check"
 	$(OUTPUT_CHECK) --outputs $(OUT)

@@ -16,6 +16,12 @@ file in the output folder and writes ``<outputs>/output-check.csv`` (atomically)
 ``disclosure_register``
     Every register entry of the build passed, under the profile being checked.
 
+Every row also records the content fingerprints the outputs were built from
+(:func:`analysis.fingerprints.current`: ``raw_fingerprint`` of the raw export folder,
+``code_fingerprint`` of the code, configuration and report sources), and one row
+(``build_fingerprints``) lists every input group's fingerprint, so ``make status`` can tell
+whether the outputs match the raw data and code now present.
+
 Exits 1 when any check fails, printing a summary (file, check, location).
 """
 
@@ -36,13 +42,14 @@ from typing import Any
 
 import yaml
 
-from analysis import atomic, disclosure, identifiers, paths
+from analysis import atomic, disclosure, fingerprints, identifiers, paths
 
 LOG_NAME: str = "output-check.csv"
 """File name of the log inside the output folder."""
 
 LOG_COLUMNS: tuple[str, ...] = ("file", "table", "check", "result", "detail", "profile",
-                                "data_fingerprint", "synthetic", "checked_at")
+                                "data_fingerprint", "synthetic", "checked_at", "raw_fingerprint",
+                                "code_fingerprint")
 """Columns of the output-check log."""
 
 DOCUMENT_SUFFIXES: frozenset[str] = frozenset({".html", ".htm", ".docx", ".pdf", ".pptx", ".md"})
@@ -70,6 +77,8 @@ class CheckRow:
     data_fingerprint: str
     synthetic: bool
     checked_at: str
+    raw_fingerprint: str = ""
+    code_fingerprint: str = ""
 
 
 def data_fingerprint(manifest: Path | None = None) -> str:
@@ -170,9 +179,14 @@ def _entry_detail(entry: dict[str, Any]) -> str:
 
 
 def check_outputs(outputs: Path, *, profile: str | None = None, register: Path | None = None,
-                  manifest: Path | None = None, synthetic: bool | None = None) -> list[CheckRow]:
-    """Run every check over ``outputs``; return the log rows (the CLI writes them)."""
+                  manifest: Path | None = None, synthetic: bool | None = None,
+                  stamps: Path | None = None) -> list[CheckRow]:
+    """Run every check over ``outputs``; return the log rows (the CLI writes them).
+
+    ``stamps`` is the folder of input fingerprints (default ``data_derived/.fingerprints``).
+    """
     prof = disclosure.get_profile(profile)
+    built_from = fingerprints.current(stamps)
     fingerprint = data_fingerprint(manifest)
     data_labels = notebook_labels()
     is_synthetic = data_are_synthetic(manifest) if synthetic is None else synthetic
@@ -184,7 +198,7 @@ def check_outputs(outputs: Path, *, profile: str | None = None, register: Path |
     def add(file: str, table: str, check: str, ok: bool | None, detail: str) -> None:
         result = "n/a" if ok is None else ("pass" if ok else "fail")
         rows.append(CheckRow(file, table, check, result, detail, prof.name, fingerprint,
-                             is_synthetic, stamp))
+                             is_synthetic, stamp, built_from.raw, built_from.code))
 
     if not outputs.is_dir():
         add(str(outputs), "", "outputs_folder", False, "output folder does not exist")
@@ -243,6 +257,8 @@ def check_outputs(outputs: Path, *, profile: str | None = None, register: Path |
         add("(disclosure register)", "", "disclosure_register_summary",
             all(bool(e.get("passed")) and e.get("profile") == prof.name for e in entries),
             f"{len(entries)} table(s)/figure(s) released through analysis.outputs")
+    add(fingerprints.LOG_BUILD_FILE, "", fingerprints.LOG_BUILD_CHECK, None,
+        built_from.detail() or "no input fingerprints (not built by make)")
     return rows
 
 

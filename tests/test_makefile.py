@@ -1,4 +1,5 @@
-"""The Makefile's dependency graph: no-op rebuilds, one-site changes, one-source changes.
+"""The Makefile's dependency graph: no-op rebuilds, one-site changes, one-source changes, and
+decisions by content rather than timestamps (restored exports, checkouts, touches, ``make status``).
 
 Runs real ``make`` in a scratch copy of the project with the stage commands swapped for fast
 stand-ins (tests/fake_stage.py) that log what ran; the cleaning stage is the real one, because it
@@ -8,6 +9,7 @@ decides which sites' fingerprints change. Which stages ran is read from that log
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -50,13 +52,17 @@ class Project:
             f"OUTPUT_CHECK={fake} check",
         ]
 
-    def make(self, *args: str) -> list[str]:
-        """Run make; return the stages that ran, in order."""
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run make with the stand-ins; return the finished process (any exit status)."""
         self.log.write_text("", encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "DATA_RAW", "DATA_DERIVED", "MFLAGS"}}
         env.update(FAKE_STAGE_LOG=str(self.log), PYTHONPATH=str(self.root))
-        result = subprocess.run(["make", "--no-print-directory", *args, *self.overrides], cwd=self.root, env=env,
-                                capture_output=True, text=True, timeout=600)
+        return subprocess.run(["make", "--no-print-directory", *args, *self.overrides], cwd=self.root, env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    def make(self, *args: str) -> list[str]:
+        """Run make; return the stages that ran, in order."""
+        result = self.run(*args)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         return self.log.read_text(encoding="utf-8").split("\n")[:-1]
 
@@ -97,8 +103,8 @@ def test_changing_one_sites_contact_log_reruns_only_that_site(built: Project) ->
 
 
 def test_editing_one_report_source_rerenders_only_that_output(built: Project) -> None:
-    time.sleep(1.1)
-    (built.root / "reports" / "slides.qmd").touch()
+    slides = built.root / "reports" / "slides.qmd"
+    slides.write_text(slides.read_text(encoding="utf-8") + "\n<!-- edited -->\n", encoding="utf-8")
     stages = built.make("-j2")
     assert sorted(stages) == ["output_check", "render slides.html", "render slides.pptx"]
 
@@ -112,3 +118,167 @@ def test_pointing_data_raw_elsewhere_reruns_cleaning(built: Project, tmp_path: P
     stages = built.make(f"DATA_RAW={other}")
     assert stages[0] == "papermill 01_clean"
     assert built.make(f"DATA_RAW={other}") == []
+
+
+# ---------------------------------------------------------------- decisions by content (issue 16)
+
+CONTACTS = Path("data_raw") / "synthetic" / "SYNTHETIC_contacts_huddersfield.csv"
+
+
+@pytest.fixture()
+def current(built: Project) -> Project:
+    """The built project brought up to date with the default DATA_RAW (earlier tests move it)."""
+    built.make()
+    assert built.make() == []
+    return built
+
+
+def _edit_contact_log(path: Path) -> None:
+    """Move one contact between 22 and 23 April 2022 (same size: only the content changes)."""
+    lines = path.read_bytes().split(b"\n")
+    row = next(i for i, line in enumerate(lines) if line.startswith((b"22/04/2022", b"23/04/2022")))
+    day = lines[row][:10]
+    lines[row] = (b"23/04/2022" if day == b"22/04/2022" else b"22/04/2022") + lines[row][10:]
+    path.write_bytes(b"\n".join(lines))
+
+
+def _set_old_mtime(path: Path, days: float = 30) -> None:
+    old = time.time() - days * 86400
+    os.utime(path, (old, old))
+
+
+def test_restoring_an_older_export_with_its_timestamps_reruns_cleaning(current: Project, tmp_path: Path) -> None:
+    log = current.root / CONTACTS
+    backup = tmp_path / log.name
+    subprocess.run(["cp", "-p", str(log), str(backup)], check=True)
+    _edit_contact_log(log)
+    assert "papermill 02_site_profile:huddersfield" in current.make()
+    subprocess.run(["cp", "-p", str(backup), str(log)], check=True)  # restore, old mtime kept
+    manifest = current.root / "data_derived" / "manifest.json"
+    assert log.stat().st_mtime < manifest.stat().st_mtime  # timestamps alone would say "up to date"
+    stages = current.make("-j2")
+    assert stages[0] == "papermill 01_clean"
+    assert [s for s in stages if s.startswith("papermill 02")] == ["papermill 02_site_profile:huddersfield"]
+    assert "papermill 03_synthesis" in stages and stages[-1] == "output_check"
+    assert current.make() == []
+
+
+def test_a_touch_without_a_change_reruns_nothing(current: Project) -> None:
+    root = current.root
+    touched = [root / CONTACTS, root / "data_raw" / "synthetic" / "sources.yml",
+               root / "analysis" / "config" / "services.csv", root / "analysis" / "cleaning.py",
+               root / "analysis" / "config" / "disclosure_policy.yml", root / "notebooks" / "02_site_profile.ipynb",
+               root / "reports" / "_templates" / "typst" / "template.typ", root / "_quarto.yml",
+               root / "reports" / "report.qmd", root / "reports" / "briefing.qmd", root / "analysis" / "output_check.py"]
+    time.sleep(0.05)
+    for path in touched:
+        os.utime(path)  # `touch`: newer than every output, same bytes
+    assert current.make("-j2") == []
+
+
+def test_checking_out_an_older_commit_rebuilds_what_it_changed(current: Project) -> None:
+    root = current.root
+    env = {**os.environ, "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test",
+           "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test"}
+
+    def git(*args: str, date: str | None = None) -> str:
+        extra = {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date} if date else {}
+        return subprocess.run(["git", *args], cwd=root, env={**env, **extra}, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q")
+    (root / ".git" / "info" / "exclude").write_text("stages.log\n.venv\n", encoding="utf-8")
+    git("add", "-A")
+    git("commit", "-q", "-m", "older", date="2024-01-01T00:00:00")
+    older = git("rev-parse", "HEAD")
+    slides, css = root / "reports" / "slides.qmd", root / "reports" / "_templates" / "html" / "report.css"
+    slides.write_text(slides.read_text(encoding="utf-8") + "\n<!-- newer slides -->\n", encoding="utf-8")
+    css.write_text(css.read_text(encoding="utf-8") + "\n/* newer style */\n", encoding="utf-8")
+    git("commit", "-q", "-am", "newer")
+    newer = current.make("-j2")
+    rendered = {s for s in newer if s.startswith(("render", "briefing"))}
+    assert len(rendered) == 15 and "output_check" in newer  # a template feeds every output
+    assert not [s for s in newer if s.startswith("papermill")]
+
+    # The older commit's files as an archive restores them (tar keeps the commit's 2024 times,
+    # older than every output), then as a checkout (times of now): both rebuild the same outputs.
+    archive = subprocess.run(["git", "archive", older, "reports/slides.qmd", "reports/_templates/html/report.css"],
+                             cwd=root, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    assert slides.stat().st_mtime < (root / "reports" / "_output" / "slides.html").stat().st_mtime
+    assert set(current.make("-j2")) == rendered | {"output_check"}
+    git("checkout", "-q", "-f", older)  # same content as the archive: nothing to do
+    assert current.make() == []
+    git("checkout", "-q", "-f", "-")
+    assert set(current.make("-j2")) == rendered | {"output_check"}
+    git("checkout", "-q", "-f", older)
+    assert set(current.make("-j2")) == rendered | {"output_check"}
+    assert current.make() == []
+
+
+def test_a_change_in_a_second_data_raw_folder_reruns_cleaning(current: Project, tmp_path: Path) -> None:
+    other = tmp_path / "exports-2024-06"
+    shutil.copytree(current.root / "data_raw" / "synthetic", other)
+    for path in other.rglob("*"):
+        _set_old_mtime(path)
+    assert current.make(f"DATA_RAW={other}")[0] == "papermill 01_clean"
+    assert current.make(f"DATA_RAW={other}") == []
+    log = other / CONTACTS.name
+    _edit_contact_log(log)
+    _set_old_mtime(log)  # the export tool kept the old time
+    stages = current.make(f"DATA_RAW={other}")
+    assert stages[0] == "papermill 01_clean"
+    assert [s for s in stages if s.startswith("papermill 02")] == ["papermill 02_site_profile:huddersfield"]
+    assert current.make(f"DATA_RAW={other}") == []
+    (other / "notes.txt").write_text("a file added to the export\n", encoding="utf-8")
+    _set_old_mtime(other / "notes.txt")
+    assert current.make(f"DATA_RAW={other}")[0] == "papermill 01_clean"
+    # Back to the first folder: the path and the huddersfield log differ.
+    stages = current.make()
+    assert stages[0] == "papermill 01_clean"
+    assert [s for s in stages if s.startswith("papermill 02")] == ["papermill 02_site_profile:huddersfield"]
+
+
+def test_make_status_says_whether_the_outputs_match_the_inputs(current: Project) -> None:
+    result = current.run("status")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "CURRENT" in result.stdout and "NOT CURRENT" not in result.stdout
+    assert "raw data: current" in result.stdout and "code:     current" in result.stdout
+    assert len(result.stdout.strip().splitlines()) <= 6
+
+    bib = current.root / "reports" / "references.bib"
+    original = bib.read_bytes()
+    bib.write_bytes(original + b"\n% edited\n")
+    result = current.run("status")
+    assert result.returncode == 1
+    assert "code:     CHANGED since the outputs were built: report sources" in result.stdout
+    assert "NOT CURRENT" in result.stdout
+    bib.write_bytes(original)  # undone before any make: current again
+    assert current.run("status").returncode == 0
+
+    _edit_contact_log(current.root / CONTACTS)
+    result = current.run("status")
+    assert result.returncode == 1 and "raw data: CHANGED since the outputs were built" in result.stdout
+    current.make("-j2")
+    result = current.run("status")
+    assert result.returncode == 0, result.stdout
+    (current.root / "reports" / "_output" / "briefings" / "glasgow.pdf").unlink()
+    result = current.run("status")
+    assert result.returncode == 1 and "missing:  briefings/glasgow.pdf" in result.stdout
+    assert current.make() == ["briefing glasgow.pdf", "output_check"]
+    assert current.run("status").returncode == 0
+
+
+def test_a_no_op_make_takes_under_a_second(current: Project) -> None:
+    """Wall time is the best of three (other processes share the machine); CPU time (make, the
+    fingerprint runs and every other child) is what the build itself costs."""
+    walls, cpus = [], []
+    for _ in range(3):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        assert current.make() == []
+        walls.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    assert min(walls) < 1.0, f"no-op make took {min(walls):.2f} s wall (CPU {min(cpus):.2f} s)"
+    assert min(cpus) < 1.0, f"no-op make took {min(cpus):.2f} s CPU"

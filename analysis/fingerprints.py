@@ -1,0 +1,362 @@
+"""Content fingerprints of the build's inputs, so ``make`` decides by content, not by timestamps.
+
+``make`` reruns a stage when a prerequisite's modification time is newer than the stage's output.
+That is wrong both ways for a pipeline whose inputs are exports and code under version control:
+restoring an older export with its timestamps kept (``cp -p``, ``rsync -t``, ``tar -x``, ``unzip``,
+a backup) leaves the outputs built from the edited file, and a ``touch`` or a fresh clone reruns
+stages whose inputs did not change. So the Makefile does not depend on the inputs themselves but
+on one *stamp* per group of inputs (the raw export folder, each stage's code and configuration,
+the report sources), kept in ``data_derived/.fingerprints/``:
+
+1. at every ``make`` start, ``python -S -m analysis.fingerprints update ...`` fingerprints every
+   group: a sha256 over the sorted (file name, sha256 of the file's bytes) pairs, plus, for the
+   raw folder, its absolute path (pointing ``DATA_RAW`` elsewhere reruns cleaning);
+2. a group's stamp ``<group>.json`` is rewritten, and so gets a new modification time, only when
+   that digest differs from the one the stamp holds: any change of content, a file added, removed
+   or renamed reruns what depends on the group, whatever the files' timestamps; a ``touch`` with
+   the same content reruns nothing.
+
+Hashing every file at every ``make`` would cost seconds for large exports, so the sha256 of each
+file is cached (``cache.json``) with the file's size, modification time, status-change time and
+inode: a file is hashed again only when any of these differ. Restoring, copying, touching or
+editing a file always changes its status-change time (``ctime``, which no tool can set back), so
+the cache cannot hide a change of content. Set ``FINGERPRINT_VERIFY=1`` to hash every file anyway.
+
+This module runs at every ``make`` start, so it uses the standard library only (not even
+``dataclasses`` or ``argparse``, whose imports cost more than the hashing) and runs with
+``python -S``: no pandas, no site packages.
+
+The output check (:mod:`analysis.output_check`) records the fingerprints an output set was built
+from (:func:`current`) in ``output-check.csv``; ``make status`` (:mod:`analysis.build_status`)
+compares them with the fingerprints of the raw data and code now present.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from analysis import atomic
+
+STAMP_FOLDER: str = ".fingerprints"
+"""Folder (inside ``data_derived/``) holding the stamps and the hash cache."""
+
+CACHE_NAME: str = "cache.json"
+"""The per-file hash cache inside the stamp folder."""
+
+RAW_GROUP: str = "raw"
+"""Name of the group holding the raw export folder (``DATA_RAW``); every other group is code."""
+
+GROUP_LABELS: dict[str, str] = {
+    "raw": "raw data (DATA_RAW)",
+    "clean_code": "cleaning code and configuration",
+    "site_code": "site-profile code and configuration",
+    "synth_code": "synthesis code and configuration",
+    "render_code": "renderer, templates and _quarto.yml",
+    "report_src": "report sources",
+    "slides_src": "slides source",
+    "brief_src": "briefing source and code",
+    "check_code": "output-check code",
+}
+"""Readable names of the groups the Makefile declares (others are shown by their name)."""
+
+LOG_BUILD_FILE: str = "(build inputs)"
+"""``file`` of the output-check log row that records every group's fingerprint."""
+
+LOG_BUILD_CHECK: str = "build_fingerprints"
+"""``check`` of that row."""
+
+_CACHE_VERSION = 1
+
+
+class FingerprintError(RuntimeError):
+    """A group names a file that cannot be read, or the stamp folder cannot be written."""
+
+
+class GroupFingerprint:
+    """The fingerprint of one group of inputs.
+
+    Attributes:
+        name: the group's name (``raw``, ``clean_code``, ...).
+        digest: sha256 over the group's root (tree groups) and sorted (file, sha256) pairs.
+        files: shown path -> sha256 of the file's bytes.
+        root: absolute folder for a tree group (the raw folder), else "".
+    """
+
+    __slots__ = ("name", "digest", "files", "root")
+
+    def __init__(self, name: str, digest: str, files: dict[str, str], root: str = "") -> None:
+        self.name, self.digest, self.files, self.root = name, digest, files, root
+
+    def stamp_bytes(self) -> bytes:
+        """The stamp file's content (JSON, stable)."""
+        record = {"group": self.name, "digest": self.digest, "root": self.root, "files": self.files}
+        return (json.dumps(record, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+class HashCache:
+    """sha256 of files, reused while a file's size, mtime, ctime and inode are unchanged.
+
+    Attributes:
+        entries: absolute path -> [size, mtime_ns, ctime_ns, inode, sha256].
+        verify: hash every file whatever the cache says.
+        dirty: an entry was added or changed since loading.
+        seen: the paths asked for (entries of other paths are dropped on saving).
+    """
+
+    def __init__(self, entries: dict[str, list[object]] | None = None, *, verify: bool = False) -> None:
+        self.entries: dict[str, list[object]] = entries if entries is not None else {}
+        self.verify = verify
+        self.dirty = False
+        self.seen: set[str] = set()
+
+    @classmethod
+    def load(cls, path: Path, *, verify: bool = False) -> HashCache:
+        """Read the cache at ``path`` (empty when missing, unreadable or of another version)."""
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+            entries = content["files"] if content.get("version") == _CACHE_VERSION else {}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            entries = {}
+        return cls(entries=entries if isinstance(entries, dict) else {}, verify=verify)
+
+    def digest(self, path: Path) -> str:
+        """sha256 of ``path``'s bytes, hashing only when the pre-check (size, times, inode) fails."""
+        key = str(path.absolute())
+        try:
+            info = path.stat()
+        except OSError as exc:
+            raise FingerprintError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        state: list[object] = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
+        self.seen.add(key)
+        cached = self.entries.get(key)
+        if not self.verify and isinstance(cached, list) and cached[:4] == state and len(cached) == 5:
+            return str(cached[4])
+        try:
+            value = atomic.file_sha256(path)
+        except OSError as exc:
+            raise FingerprintError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        if cached != [*state, value]:
+            self.entries[key] = [*state, value]
+            self.dirty = True
+        return value
+
+    def save(self, path: Path) -> None:
+        """Write the cache (atomically) when it changed, dropping files no longer seen."""
+        stale = set(self.entries) - self.seen
+        if not (self.dirty or stale):
+            return
+        for key in stale:
+            del self.entries[key]
+        data = json.dumps({"version": _CACHE_VERSION, "files": self.entries}, sort_keys=True)
+        atomic.write_text(path, data + "\n")
+
+
+def _visible(name: str) -> bool:
+    return not name.startswith(".")
+
+
+def tree_files(root: Path) -> list[Path]:
+    """Every file under ``root`` (recursively, sorted), leaving out hidden files and folders
+    (``.DS_Store``, ``.~lock`` files, ``.git``)."""
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if _visible(d))
+        found.extend(Path(folder, f) for f in files if _visible(f))
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def _digest_of(pairs: Mapping[str, str], root: str) -> str:
+    digest = hashlib.sha256()
+    if root:
+        digest.update(f"root\0{root}\n".encode("utf-8", "surrogateescape"))
+    for name in sorted(pairs):
+        digest.update(f"{name}\0{pairs[name]}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def fingerprint_tree(name: str, root: Path, cache: HashCache) -> GroupFingerprint:
+    """Fingerprint a folder of inputs (the raw exports): its absolute path and every file in it.
+
+    A missing folder is fingerprinted as empty (cleaning then reports it with the file it needs).
+    """
+    root = Path(root).absolute()
+    files = {p.relative_to(root).as_posix(): cache.digest(p) for p in tree_files(root)} \
+        if root.is_dir() else {}
+    return GroupFingerprint(name, _digest_of(files, str(root)), files, str(root))
+
+
+def fingerprint_files(name: str, entries: Iterable[str | Path], cache: HashCache) -> GroupFingerprint:
+    """Fingerprint a list of files (paths as given, relative to the project); a folder in the
+    list stands for every file in it. A listed path that does not exist is an error."""
+    files: dict[str, str] = {}
+    for entry in entries:
+        path = Path(entry)
+        if path.is_dir():
+            for inner in tree_files(path):
+                files[inner.as_posix()] = cache.digest(inner)
+        elif path.exists():
+            files[path.as_posix()] = cache.digest(path)
+        else:
+            raise FingerprintError(f"group {name!r}: {path} does not exist (named in the Makefile)")
+    return GroupFingerprint(name, _digest_of(files, ""), files)
+
+
+def read_stamp(path: Path) -> dict[str, object] | None:
+    """The content of a stamp file, or None when it is missing or unreadable."""
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return content if isinstance(content, dict) else None
+
+
+def write_stamps(stamp_dir: Path, groups: Sequence[GroupFingerprint]) -> list[str]:
+    """Rewrite the stamp of every group whose digest changed; return those groups' names.
+
+    An unchanged stamp is left alone, so its modification time (what ``make`` compares) stays.
+    """
+    changed: list[str] = []
+    for group in groups:
+        target = stamp_dir / f"{group.name}.json"
+        old = read_stamp(target)
+        if old is not None and old.get("digest") == group.digest:
+            continue
+        atomic.write_bytes(target, group.stamp_bytes())
+        changed.append(group.name)
+    return changed
+
+
+def update(stamp_dir: Path, trees: Sequence[tuple[str, str]], groups: Sequence[Sequence[str]],
+           *, verify: bool = False) -> list[str]:
+    """Fingerprint every group and rewrite the stamps that changed (see the module docstring).
+
+    Args:
+        stamp_dir: the stamp folder (created if missing).
+        trees: ``(name, folder)`` pairs: folders fingerprinted whole (the raw exports).
+        groups: ``[name, file, file, ...]`` lists: files (or folders) of one group.
+        verify: hash every file, ignoring the cache.
+
+    Returns the names of the groups whose stamps were rewritten.
+    """
+    stamp_dir = Path(stamp_dir)
+    cache_path = stamp_dir / CACHE_NAME
+    cache = HashCache.load(cache_path, verify=verify)
+    names = [name for name, _ in trees] + [g[0] for g in groups]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise FingerprintError(f"group declared twice: {', '.join(duplicates)}")
+    prints = [fingerprint_tree(name, Path(folder), cache) for name, folder in trees]
+    prints += [fingerprint_files(g[0], g[1:], cache) for g in groups]
+    stamp_dir.mkdir(parents=True, exist_ok=True)
+    changed = write_stamps(stamp_dir, prints)
+    cache.save(cache_path)
+    return changed
+
+
+class BuildFingerprints:
+    """What a set of outputs was (or would now be) built from.
+
+    Attributes:
+        raw: the raw export folder's fingerprint ("unknown" when there is no stamp).
+        code: one fingerprint over every other group ("unknown" when there is none).
+        groups: every group's digest by name.
+    """
+
+    __slots__ = ("raw", "code", "groups")
+
+    def __init__(self, raw: str, code: str, groups: dict[str, str]) -> None:
+        self.raw, self.code, self.groups = raw, code, groups
+
+    def detail(self) -> str:
+        """Every group's digest as ``name=digest; ...`` (the log's build-fingerprints row)."""
+        return "; ".join(f"{name}={digest}" for name, digest in sorted(self.groups.items()))
+
+    @staticmethod
+    def parse_detail(text: str) -> dict[str, str]:
+        """The inverse of :meth:`detail`."""
+        pairs = (part.strip().partition("=") for part in text.split(";"))
+        return {name: digest for name, _, digest in pairs if name and digest}
+
+
+def combine(groups: Mapping[str, str]) -> BuildFingerprints:
+    """Raw fingerprint (the raw group's digest) and code fingerprint (over every other group)."""
+    code = hashlib.sha256("".join(f"{n}\0{d}\n" for n, d in sorted(groups.items())
+                                  if n != RAW_GROUP).encode()).hexdigest()
+    return BuildFingerprints(raw=groups.get(RAW_GROUP, "unknown"),
+                             code=code if any(n != RAW_GROUP for n in groups) else "unknown",
+                             groups=dict(sorted(groups.items())))
+
+
+def current(stamp_dir: Path | None = None) -> BuildFingerprints:
+    """The fingerprints held by the stamps (written at the start of the ``make`` now running)."""
+    if stamp_dir is None:
+        from analysis import paths  # light: os and pathlib only
+
+        stamp_dir = paths.data_derived() / STAMP_FOLDER
+    groups: dict[str, str] = {}
+    for stamp in sorted(Path(stamp_dir).glob("*.json")):
+        if stamp.name == CACHE_NAME:
+            continue
+        content = read_stamp(stamp)
+        if content and isinstance(content.get("digest"), str):
+            groups[str(content.get("group") or stamp.stem)] = str(content["digest"])
+    return combine(groups)
+
+
+USAGE = ("usage: python -S -m analysis.fingerprints update --dir STAMP_DIR "
+         "[--tree NAME FOLDER]... [--group NAME FILE...]...")
+
+
+def parse_update_args(argv: Sequence[str]) -> tuple[Path, list[tuple[str, str]], list[list[str]]]:
+    """Parse ``update --dir D [--tree NAME FOLDER]... [--group NAME FILE...]...`` (by hand:
+    ``argparse`` alone costs more than a no-op fingerprint run)."""
+    args = list(argv)
+    if not args or args[0] != "update":
+        raise FingerprintError(USAGE)
+    stamp_dir: Path | None = None
+    trees: list[tuple[str, str]] = []
+    groups: list[list[str]] = []
+    i = 1
+    while i < len(args):
+        flag = args[i]
+        if flag == "--dir" and i + 1 < len(args):
+            stamp_dir, i = Path(args[i + 1]), i + 2
+        elif flag == "--tree" and i + 2 < len(args):
+            trees.append((args[i + 1], args[i + 2]))
+            i += 3
+        elif flag == "--group" and i + 1 < len(args):
+            j = i + 2
+            while j < len(args) and not args[j].startswith("--"):
+                j += 1
+            groups.append(args[i + 1:j])
+            i = j
+        else:
+            raise FingerprintError(f"unexpected argument {flag!r}; {USAGE}")
+    if stamp_dir is None:
+        raise FingerprintError(f"--dir is required; {USAGE}")
+    return stamp_dir, trees, groups
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI for the Makefile: rewrite the stamps of groups whose content changed and name them in
+    one line; exit 1, with one line on stderr, when a named file cannot be read.
+    ``FINGERPRINT_VERIFY=1`` hashes every file, ignoring the cache."""
+    try:
+        stamp_dir, trees, groups = parse_update_args(sys.argv[1:] if argv is None else argv)
+        changed = update(stamp_dir, trees, groups,
+                         verify=os.environ.get("FINGERPRINT_VERIFY", "") not in ("", "0"))
+    except (FingerprintError, OSError) as exc:
+        print(f"fingerprints: {exc}", file=sys.stderr)
+        return 1
+    if changed:
+        print("fingerprints: new content in " + ", ".join(GROUP_LABELS.get(g, g) for g in changed))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
