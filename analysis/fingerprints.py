@@ -22,9 +22,11 @@ inode: a file is hashed again only when any of these differ. Restoring, copying,
 editing a file always changes its status-change time (``ctime``, which no tool can set back), so
 the cache cannot hide a change of content. Set ``FINGERPRINT_VERIFY=1`` to hash every file anyway.
 
-This module runs at every ``make`` start, so it uses the standard library only (not even
-``dataclasses`` or ``argparse``, whose imports cost more than the hashing) and runs with
-``python -S``: no pandas, no site packages.
+This module runs at every ``make`` start (three times for a no-op ``make``: the top level and its
+two recursive makes), so it uses the standard library only and runs with ``python -S``: no pandas,
+no site packages, not even ``dataclasses`` or ``argparse``, whose imports cost more than the
+checks. :mod:`analysis.atomic` (``tempfile``, ``shutil``) is imported only when a file has to be
+hashed or a stamp written, which a no-op ``make`` never does.
 
 The output check (:mod:`analysis.output_check`) records the fingerprints an output set was built
 from (:func:`current`) in ``output-check.csv``; ``make status`` (:mod:`analysis.build_status`)
@@ -39,8 +41,6 @@ import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-
-from analysis import atomic
 
 STAMP_FOLDER: str = ".fingerprints"
 """Folder (inside ``data_derived/``) holding the stamps and the hash cache."""
@@ -124,11 +124,14 @@ class HashCache:
             entries = {}
         return cls(entries=entries if isinstance(entries, dict) else {}, verify=verify)
 
-    def digest(self, path: Path) -> str:
-        """sha256 of ``path``'s bytes, hashing only when the pre-check (size, times, inode) fails."""
-        key = str(path.absolute())
+    def digest(self, path: str | os.PathLike[str]) -> str:
+        """sha256 of ``path``'s bytes, hashing only when the pre-check (size, times, inode) fails.
+
+        Plain ``os`` calls on strings: ``pathlib`` objects for every file cost more than the check.
+        """
+        key = os.path.abspath(path)
         try:
-            info = path.stat()
+            info = os.stat(key)
         except OSError as exc:
             raise FingerprintError(f"cannot read {path}: {exc.strerror or exc}") from exc
         state: list[object] = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
@@ -137,7 +140,9 @@ class HashCache:
         if not self.verify and isinstance(cached, list) and cached[:4] == state and len(cached) == 5:
             return str(cached[4])
         try:
-            value = atomic.file_sha256(path)
+            from analysis import atomic  # only when hashing: keeps a no-op run light
+
+            value = atomic.file_sha256(Path(key))
         except OSError as exc:
             raise FingerprintError(f"cannot read {path}: {exc.strerror or exc}") from exc
         if cached != [*state, value]:
@@ -153,6 +158,8 @@ class HashCache:
         for key in stale:
             del self.entries[key]
         data = json.dumps({"version": _CACHE_VERSION, "files": self.entries}, sort_keys=True)
+        from analysis import atomic
+
         atomic.write_text(path, data + "\n")
 
 
@@ -160,14 +167,17 @@ def _visible(name: str) -> bool:
     return not name.startswith(".")
 
 
-def tree_files(root: Path) -> list[Path]:
-    """Every file under ``root`` (recursively, sorted), leaving out hidden files and folders
-    (``.DS_Store``, ``.~lock`` files, ``.git``)."""
-    found: list[Path] = []
+def tree_files(root: str | os.PathLike[str]) -> list[str]:
+    """Every file under ``root`` (recursively) as a sorted ``/``-separated path relative to it,
+    leaving out hidden files and folders (``.DS_Store``, ``.~lock`` files, ``.git``)."""
+    root = os.fspath(root)
+    found: list[str] = []
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if _visible(d))
-        found.extend(Path(folder, f) for f in files if _visible(f))
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+        dirs[:] = [d for d in dirs if _visible(d)]
+        rel = os.path.relpath(folder, root)
+        prefix = "" if rel == os.curdir else rel.replace(os.sep, "/") + "/"
+        found.extend(prefix + f for f in files if _visible(f))
+    return sorted(found)
 
 
 def _digest_of(pairs: Mapping[str, str], root: str) -> str:
@@ -184,10 +194,10 @@ def fingerprint_tree(name: str, root: Path, cache: HashCache) -> GroupFingerprin
 
     A missing folder is fingerprinted as empty (cleaning then reports it with the file it needs).
     """
-    root = Path(root).absolute()
-    files = {p.relative_to(root).as_posix(): cache.digest(p) for p in tree_files(root)} \
-        if root.is_dir() else {}
-    return GroupFingerprint(name, _digest_of(files, str(root)), files, str(root))
+    folder = os.path.abspath(root)
+    files = {rel: cache.digest(os.path.join(folder, rel)) for rel in tree_files(folder)} \
+        if os.path.isdir(folder) else {}
+    return GroupFingerprint(name, _digest_of(files, folder), files, folder)
 
 
 def fingerprint_files(name: str, entries: Iterable[str | Path], cache: HashCache) -> GroupFingerprint:
@@ -195,12 +205,13 @@ def fingerprint_files(name: str, entries: Iterable[str | Path], cache: HashCache
     list stands for every file in it. A listed path that does not exist is an error."""
     files: dict[str, str] = {}
     for entry in entries:
-        path = Path(entry)
-        if path.is_dir():
-            for inner in tree_files(path):
-                files[inner.as_posix()] = cache.digest(inner)
-        elif path.exists():
-            files[path.as_posix()] = cache.digest(path)
+        path = os.fspath(entry)
+        shown = path.replace(os.sep, "/")
+        if os.path.isdir(path):
+            for rel in tree_files(path):
+                files[f"{shown.rstrip('/')}/{rel}"] = cache.digest(os.path.join(path, rel))
+        elif os.path.exists(path):
+            files[shown] = cache.digest(path)
         else:
             raise FingerprintError(f"group {name!r}: {path} does not exist (named in the Makefile)")
     return GroupFingerprint(name, _digest_of(files, ""), files)
@@ -226,6 +237,8 @@ def write_stamps(stamp_dir: Path, groups: Sequence[GroupFingerprint]) -> list[st
         old = read_stamp(target)
         if old is not None and old.get("digest") == group.digest:
             continue
+        from analysis import atomic
+
         atomic.write_bytes(target, group.stamp_bytes())
         changed.append(group.name)
     return changed

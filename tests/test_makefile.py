@@ -250,7 +250,7 @@ def test_make_status_says_whether_the_outputs_match_the_inputs(current: Project)
     original = bib.read_bytes()
     bib.write_bytes(original + b"\n% edited\n")
     result = current.run("status")
-    assert result.returncode == 1
+    assert result.returncode != 0
     assert "code:     CHANGED since the outputs were built: report sources" in result.stdout
     assert "NOT CURRENT" in result.stdout
     bib.write_bytes(original)  # undone before any make: current again
@@ -258,13 +258,13 @@ def test_make_status_says_whether_the_outputs_match_the_inputs(current: Project)
 
     _edit_contact_log(current.root / CONTACTS)
     result = current.run("status")
-    assert result.returncode == 1 and "raw data: CHANGED since the outputs were built" in result.stdout
+    assert result.returncode != 0 and "raw data: CHANGED since the outputs were built" in result.stdout
     current.make("-j2")
     result = current.run("status")
     assert result.returncode == 0, result.stdout
     (current.root / "reports" / "_output" / "briefings" / "glasgow.pdf").unlink()
     result = current.run("status")
-    assert result.returncode == 1 and "missing:  briefings/glasgow.pdf" in result.stdout
+    assert result.returncode != 0 and "missing:  briefings/glasgow.pdf" in result.stdout
     assert current.make() == ["briefing glasgow.pdf", "output_check"]
     assert current.run("status").returncode == 0
 

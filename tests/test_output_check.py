@@ -127,3 +127,26 @@ def test_docx_labels_are_read(build):
     assert output_check.embedded_labels(build / "report.docx") == ["tbl-sites"]
     rows = output_check.check_outputs(build)
     assert any(r.file == "report.docx" and r.table == "tbl-sites" and r.result == "pass" for r in rows)
+
+
+def test_log_records_the_input_fingerprints_the_outputs_were_built_from(build, tmp_path):
+    from analysis import build_status, fingerprints
+
+    raw, code = tmp_path / "exports", tmp_path / "code.py"
+    raw.mkdir()
+    (raw / "log.csv").write_text("a,b\n1,2\n")
+    code.write_text("x = 1\n")
+    stamps = tmp_path / "data_derived" / fingerprints.STAMP_FOLDER
+    fingerprints.update(stamps, [("raw", str(raw))], [["check_code", str(code)]])
+    (build / "report.html").write_text(html(""))
+    assert output_check.main(["--outputs", str(build)]) == 0
+    rows = read_log(build)
+    now = fingerprints.current(stamps)
+    assert {r["raw_fingerprint"] for r in rows} == {now.raw} and len(now.raw) == 64
+    assert {r["code_fingerprint"] for r in rows} == {now.code} and len(now.code) == 64
+    [built_from] = [r for r in rows if r["check"] == fingerprints.LOG_BUILD_CHECK]
+    assert fingerprints.BuildFingerprints.parse_detail(built_from["detail"]) == now.groups
+    assert build_status.status(stamps, build / output_check.LOG_NAME).current
+    (raw / "log.csv").write_text("a,b\n1,3\n")
+    fingerprints.update(stamps, [("raw", str(raw))], [["check_code", str(code)]])
+    assert not build_status.status(stamps, build / output_check.LOG_NAME).current
