@@ -87,7 +87,7 @@ FP_GROUPS  := --tree raw $(abspath $(DATA_RAW)) \
 FP_OUT     := $(shell $(FP_PY) -m analysis.fingerprints update --dir $(FP_DIR) $(FP_GROUPS) 2>&1; echo "fp-exit=$$?")
 $(if $(filter-out fp-exit=0,$(lastword $(FP_OUT))),$(error $(filter-out fp-exit=%,$(FP_OUT))))
 $(if $(filter-out fp-exit=%,$(FP_OUT)),$(info $(filter-out fp-exit=%,$(FP_OUT))))
-fp = $(FP_DIR)/$(1).json
+fp = $(FP_DIR)/$(1).sha256
 
 # Stage commands (overridable: tests/test_makefile.py swaps in fast stand-ins to check the graph).
 PHASE1     = $(MAKE) --no-print-directory $(CLEAN_STAMP)
@@ -196,7 +196,7 @@ $(CLEAN_STAMP): $(call fp,raw) $(call fp,clean_code) | $(SETUP_STAMP)
 $(DERIVED)/sites/%.sha256: | $(CLEAN_STAMP) ;
 
 # The content stamps are written while make reads this file (FP_OUT above), never by a rule.
-$(FP_DIR)/%.json: ;
+$(FP_DIR)/%.sha256: ;
 
 # ---------------------------------------------------------------- analyses
 $(NB_OUT)/02_site_profile_%.ipynb: $(DERIVED)/sites/%.sha256 $(call fp,site_code) | $(SETUP_STAMP)

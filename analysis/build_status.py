@@ -99,7 +99,7 @@ def status(stamp_dir: Path, log: Path, outputs: Path | None = None) -> Status:
     lines = [f"outputs:  {_shown(str(outputs))}, checked {recorded.checked_at} ({recorded.rows} "
              f"checks, {recorded.failed} failed{': see ' + log.name if recorded.failed else ''})"]
     ok = recorded.failed == 0 and recorded.rows > 0
-    raw_stamp = fp.read_stamp(Path(stamp_dir) / f"{fp.RAW_GROUP}.json") or {}
+    raw_stamp = fp.read_stamp(Path(stamp_dir) / (fp.RAW_GROUP + fp.STAMP_SUFFIX)) or {}
     raw_files = raw_stamp.get("files")
     where = (f"{_shown(str(raw_stamp.get('root', '?')))} "
              f"({len(raw_files) if isinstance(raw_files, dict) else '?'} files)")

@@ -11,13 +11,13 @@ the report sources), kept in ``data_derived/.fingerprints/``:
 1. at every ``make`` start, ``python -S -m analysis.fingerprints update ...`` fingerprints every
    group: a sha256 over the sorted (file name, sha256 of the file's bytes) pairs, plus, for the
    raw folder, its absolute path (pointing ``DATA_RAW`` elsewhere reruns cleaning);
-2. a group's stamp ``<group>.json`` is rewritten, and so gets a new modification time, only when
+2. a group's stamp ``<group>.sha256`` is rewritten, and so gets a new modification time, only when
    that digest differs from the one the stamp holds: any change of content, a file added, removed
    or renamed reruns what depends on the group, whatever the files' timestamps; a ``touch`` with
    the same content reruns nothing.
 
 Hashing every file at every ``make`` would cost seconds for large exports, so the sha256 of each
-file is cached (``cache.json``) with the file's size, modification time, status-change time and
+file is cached (``cache.txt``) with the file's size, modification time, status-change time and
 inode: a file is hashed again only when any of these differ. Restoring, copying, touching or
 editing a file always changes its status-change time (``ctime``, which no tool can set back), so
 the cache cannot hide a change of content. Set ``FINGERPRINT_VERIFY=1`` to hash every file anyway.
@@ -36,17 +36,19 @@ compares them with the fingerprints of the raw data and code now present.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+
 
 STAMP_FOLDER: str = ".fingerprints"
 """Folder (inside ``data_derived/``) holding the stamps and the hash cache."""
 
-CACHE_NAME: str = "cache.json"
-"""The per-file hash cache inside the stamp folder."""
+CACHE_NAME: str = "cache.txt"
+"""The per-file hash cache inside the stamp folder (one line per file)."""
+
+STAMP_SUFFIX: str = ".sha256"
+"""A group's stamp is ``<group>.sha256`` in the stamp folder."""
 
 RAW_GROUP: str = "raw"
 """Name of the group holding the raw export folder (``DATA_RAW``); every other group is code."""
@@ -70,7 +72,7 @@ LOG_BUILD_FILE: str = "(build inputs)"
 LOG_BUILD_CHECK: str = "build_fingerprints"
 """``check`` of that row."""
 
-_CACHE_VERSION = 1
+_CACHE_HEADER = "# fingerprint cache 1: size mtime_ns ctime_ns inode sha256 path"
 
 
 class FingerprintError(RuntimeError):
@@ -93,9 +95,12 @@ class GroupFingerprint:
         self.name, self.digest, self.files, self.root = name, digest, files, root
 
     def stamp_bytes(self) -> bytes:
-        """The stamp file's content (JSON, stable)."""
-        record = {"group": self.name, "digest": self.digest, "root": self.root, "files": self.files}
-        return (json.dumps(record, indent=1, sort_keys=True) + "\n").encode("utf-8")
+        """The stamp file's content: ``group``, ``digest`` and ``root`` lines, then one
+        ``<sha256>  <path>`` line per file as ``sha256sum`` writes them (plain text: reading it
+        back needs no ``json`` import)."""
+        lines = [f"group {self.name}", f"digest {self.digest}", f"root {self.root}"]
+        lines += [f"{self.files[name]}  {name}" for name in sorted(self.files)]
+        return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
 
 
 class HashCache:
@@ -115,14 +120,19 @@ class HashCache:
         self.seen: set[str] = set()
 
     @classmethod
-    def load(cls, path: Path, *, verify: bool = False) -> HashCache:
+    def load(cls, path: str | os.PathLike[str], *, verify: bool = False) -> HashCache:
         """Read the cache at ``path`` (empty when missing, unreadable or of another version)."""
+        entries: dict[str, list[object]] = {}
         try:
-            content = json.loads(path.read_text(encoding="utf-8"))
-            entries = content["files"] if content.get("version") == _CACHE_VERSION else {}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+                if handle.readline().strip() != _CACHE_HEADER:
+                    return cls(verify=verify)
+                for line in handle:
+                    size, mtime, ctime, inode, sha, key = line.rstrip("\n").split(" ", 5)
+                    entries[key] = [int(size), int(mtime), int(ctime), int(inode), sha]
+        except (OSError, ValueError):
             entries = {}
-        return cls(entries=entries if isinstance(entries, dict) else {}, verify=verify)
+        return cls(entries=entries, verify=verify)
 
     def digest(self, path: str | os.PathLike[str]) -> str:
         """sha256 of ``path``'s bytes, hashing only when the pre-check (size, times, inode) fails.
@@ -140,7 +150,9 @@ class HashCache:
         if not self.verify and isinstance(cached, list) and cached[:4] == state and len(cached) == 5:
             return str(cached[4])
         try:
-            from analysis import atomic  # only when hashing: keeps a no-op run light
+            from pathlib import Path  # only when hashing: keeps a no-op run light
+
+            from analysis import atomic
 
             value = atomic.file_sha256(Path(key))
         except OSError as exc:
@@ -150,17 +162,18 @@ class HashCache:
             self.dirty = True
         return value
 
-    def save(self, path: Path) -> None:
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write the cache (atomically) when it changed, dropping files no longer seen."""
         stale = set(self.entries) - self.seen
         if not (self.dirty or stale):
             return
         for key in stale:
             del self.entries[key]
-        data = json.dumps({"version": _CACHE_VERSION, "files": self.entries}, sort_keys=True)
+        lines = [_CACHE_HEADER] + [" ".join(str(v) for v in self.entries[key]) + " " + key
+                                   for key in sorted(self.entries)]
         from analysis import atomic
 
-        atomic.write_text(path, data + "\n")
+        atomic.write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
 
 
 def _visible(name: str) -> bool:
@@ -189,7 +202,7 @@ def _digest_of(pairs: Mapping[str, str], root: str) -> str:
     return digest.hexdigest()
 
 
-def fingerprint_tree(name: str, root: Path, cache: HashCache) -> GroupFingerprint:
+def fingerprint_tree(name: str, root: str | os.PathLike[str], cache: HashCache) -> GroupFingerprint:
     """Fingerprint a folder of inputs (the raw exports): its absolute path and every file in it.
 
     A missing folder is fingerprinted as empty (cleaning then reports it with the file it needs).
@@ -200,7 +213,7 @@ def fingerprint_tree(name: str, root: Path, cache: HashCache) -> GroupFingerprin
     return GroupFingerprint(name, _digest_of(files, folder), files, folder)
 
 
-def fingerprint_files(name: str, entries: Iterable[str | Path], cache: HashCache) -> GroupFingerprint:
+def fingerprint_files(name: str, entries: Iterable[str | os.PathLike[str]], cache: HashCache) -> GroupFingerprint:
     """Fingerprint a list of files (paths as given, relative to the project); a folder in the
     list stands for every file in it. A listed path that does not exist is an error."""
     files: dict[str, str] = {}
@@ -217,23 +230,29 @@ def fingerprint_files(name: str, entries: Iterable[str | Path], cache: HashCache
     return GroupFingerprint(name, _digest_of(files, ""), files)
 
 
-def read_stamp(path: Path) -> dict[str, object] | None:
-    """The content of a stamp file, or None when it is missing or unreadable."""
+def read_stamp(path: str | os.PathLike[str]) -> dict[str, object] | None:
+    """A stamp file as ``{"group", "digest", "root", "files"}``, or None when it is missing or
+    not a stamp."""
     try:
-        content = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+            head = [handle.readline().rstrip("\n") for _ in range(3)]
+            files = dict(reversed(line.rstrip("\n").split("  ", 1)) for line in handle if "  " in line)
     except (OSError, ValueError):
         return None
-    return content if isinstance(content, dict) else None
+    fields = dict(line.partition(" ")[::2] for line in head)
+    if set(fields) != {"group", "digest", "root"} or len(fields["digest"]) != 64:
+        return None
+    return {**fields, "files": files}
 
 
-def write_stamps(stamp_dir: Path, groups: Sequence[GroupFingerprint]) -> list[str]:
+def write_stamps(stamp_dir: str | os.PathLike[str], groups: Sequence[GroupFingerprint]) -> list[str]:
     """Rewrite the stamp of every group whose digest changed; return those groups' names.
 
     An unchanged stamp is left alone, so its modification time (what ``make`` compares) stays.
     """
     changed: list[str] = []
     for group in groups:
-        target = stamp_dir / f"{group.name}.json"
+        target = os.path.join(stamp_dir, group.name + STAMP_SUFFIX)
         old = read_stamp(target)
         if old is not None and old.get("digest") == group.digest:
             continue
@@ -244,7 +263,7 @@ def write_stamps(stamp_dir: Path, groups: Sequence[GroupFingerprint]) -> list[st
     return changed
 
 
-def update(stamp_dir: Path, trees: Sequence[tuple[str, str]], groups: Sequence[Sequence[str]],
+def update(stamp_dir: str | os.PathLike[str], trees: Sequence[tuple[str, str]], groups: Sequence[Sequence[str]],
            *, verify: bool = False) -> list[str]:
     """Fingerprint every group and rewrite the stamps that changed (see the module docstring).
 
@@ -256,16 +275,15 @@ def update(stamp_dir: Path, trees: Sequence[tuple[str, str]], groups: Sequence[S
 
     Returns the names of the groups whose stamps were rewritten.
     """
-    stamp_dir = Path(stamp_dir)
-    cache_path = stamp_dir / CACHE_NAME
+    cache_path = os.path.join(stamp_dir, CACHE_NAME)
     cache = HashCache.load(cache_path, verify=verify)
     names = [name for name, _ in trees] + [g[0] for g in groups]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise FingerprintError(f"group declared twice: {', '.join(duplicates)}")
-    prints = [fingerprint_tree(name, Path(folder), cache) for name, folder in trees]
+    prints = [fingerprint_tree(name, folder, cache) for name, folder in trees]
     prints += [fingerprint_files(g[0], g[1:], cache) for g in groups]
-    stamp_dir.mkdir(parents=True, exist_ok=True)
+    os.makedirs(stamp_dir, exist_ok=True)
     changed = write_stamps(stamp_dir, prints)
     cache.save(cache_path)
     return changed
@@ -305,19 +323,21 @@ def combine(groups: Mapping[str, str]) -> BuildFingerprints:
                              groups=dict(sorted(groups.items())))
 
 
-def current(stamp_dir: Path | None = None) -> BuildFingerprints:
+def current(stamp_dir: str | os.PathLike[str] | None = None) -> BuildFingerprints:
     """The fingerprints held by the stamps (written at the start of the ``make`` now running)."""
     if stamp_dir is None:
         from analysis import paths  # light: os and pathlib only
 
         stamp_dir = paths.data_derived() / STAMP_FOLDER
     groups: dict[str, str] = {}
-    for stamp in sorted(Path(stamp_dir).glob("*.json")):
-        if stamp.name == CACHE_NAME:
-            continue
-        content = read_stamp(stamp)
+    try:
+        names = sorted(n for n in os.listdir(stamp_dir) if n.endswith(STAMP_SUFFIX))
+    except OSError:
+        names = []
+    for name in names:
+        content = read_stamp(os.path.join(stamp_dir, name))
         if content and isinstance(content.get("digest"), str):
-            groups[str(content.get("group") or stamp.stem)] = str(content["digest"])
+            groups[str(content["group"] or name[:-len(STAMP_SUFFIX)])] = str(content["digest"])
     return combine(groups)
 
 
@@ -325,20 +345,20 @@ USAGE = ("usage: python -S -m analysis.fingerprints update --dir STAMP_DIR "
          "[--tree NAME FOLDER]... [--group NAME FILE...]...")
 
 
-def parse_update_args(argv: Sequence[str]) -> tuple[Path, list[tuple[str, str]], list[list[str]]]:
+def parse_update_args(argv: Sequence[str]) -> tuple[str, list[tuple[str, str]], list[list[str]]]:
     """Parse ``update --dir D [--tree NAME FOLDER]... [--group NAME FILE...]...`` (by hand:
     ``argparse`` alone costs more than a no-op fingerprint run)."""
     args = list(argv)
     if not args or args[0] != "update":
         raise FingerprintError(USAGE)
-    stamp_dir: Path | None = None
+    stamp_dir: str | None = None
     trees: list[tuple[str, str]] = []
     groups: list[list[str]] = []
     i = 1
     while i < len(args):
         flag = args[i]
         if flag == "--dir" and i + 1 < len(args):
-            stamp_dir, i = Path(args[i + 1]), i + 2
+            stamp_dir, i = args[i + 1], i + 2
         elif flag == "--tree" and i + 2 < len(args):
             trees.append((args[i + 1], args[i + 2]))
             i += 3

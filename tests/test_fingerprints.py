@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -42,8 +41,9 @@ def test_tree_lists_visible_files_only_sorted(tree: Path) -> None:
 def test_stamp_is_rewritten_only_when_content_changes(tree: Path, tmp_path: Path) -> None:
     stamps = tmp_path / "stamps"
     assert _update(stamps, tree) == ["raw"]
-    stamp = stamps / "raw.json"
-    content = json.loads(stamp.read_text(encoding="utf-8"))
+    stamp = stamps / "raw.sha256"
+    content = fp.read_stamp(stamp)
+    assert content is not None
     assert content["root"] == str(tree) and sorted(content["files"]) == ["contacts.csv", "transcripts/W1.txt"]
     first = _mtime_ns(stamp)
     os.utime(tree / "contacts.csv")  # touch
@@ -59,14 +59,14 @@ def test_restored_file_with_old_mtime_and_same_size_is_seen(tree: Path, tmp_path
     old = time.time() - 86400
     os.utime(log, (old, old))
     _update(stamps, tree)
-    digest = json.loads((stamps / "raw.json").read_text())["digest"]
+    digest = (fp.read_stamp(stamps / "raw.sha256") or {})["digest"]
     log.write_bytes(original.replace(b"22/04", b"23/04"))  # same size
     os.utime(log, (old, old))  # and the same mtime: only ctime and content differ
     assert _update(stamps, tree) == ["raw"]
     log.write_bytes(original)
     os.utime(log, (old, old))
     assert _update(stamps, tree) == ["raw"]
-    assert json.loads((stamps / "raw.json").read_text())["digest"] == digest
+    assert (fp.read_stamp(stamps / "raw.sha256") or {})["digest"] == digest
 
 
 def test_added_removed_or_renamed_file_and_another_folder_change_the_fingerprint(tree: Path, tmp_path: Path) -> None:
@@ -112,7 +112,7 @@ def test_cache_is_used_until_the_file_changes(tree: Path, tmp_path: Path, monkey
     assert hashed == ["contacts.csv"]
     fp.update(stamps, [("raw", str(tree))], [], verify=True)
     assert sorted(hashed) == ["W1.txt", "contacts.csv", "contacts.csv"]
-    (stamps / fp.CACHE_NAME).write_text("not json", encoding="utf-8")  # a broken cache is rebuilt
+    (stamps / fp.CACHE_NAME).write_text("not a cache", encoding="utf-8")  # a broken cache is rebuilt
     assert _update(stamps, tree) == []
 
 
@@ -157,7 +157,7 @@ def test_module_stays_light_for_every_make_start() -> None:
     """A no-op run imports neither pandas nor anything outside the standard library."""
     code = ("import sys, analysis.fingerprints; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "{'pandas', 'numpy', 'yaml', 'dataclasses', 'argparse', 'tempfile', 'shutil'}))")
+            "{'pandas', 'numpy', 'yaml', 'dataclasses', 'argparse', 'tempfile', 'shutil', 'pathlib', 'json'}))")
     out = subprocess.run([sys.executable, "-S", "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
