@@ -83,7 +83,8 @@ FP_GROUPS  := --tree raw $(abspath $(DATA_RAW)) \
               --group report_src $(REPORT_SRC) \
               --group slides_src $(SLIDES_SRC) \
               --group brief_src $(BRIEF_SRC) analysis/briefings.py \
-              --group check_code analysis/output_check.py analysis/identifiers.py analysis/fingerprints.py
+              --group check_code analysis/output_check.py analysis/identifiers.py analysis/fingerprints.py \
+              --group name_lists $(or $(subst :, ,$(NAME_LISTS)),analysis/config/name_list_synthetic.csv)
 FP_OUT     := $(shell $(FP_PY) -m analysis.fingerprints update --dir $(FP_DIR) $(FP_GROUPS) 2>&1; echo "fp-exit=$$?")
 $(if $(filter-out fp-exit=0,$(lastword $(FP_OUT))),$(error $(filter-out fp-exit=%,$(FP_OUT))))
 $(if $(filter-out fp-exit=%,$(FP_OUT)),$(info $(filter-out fp-exit=%,$(FP_OUT))))
@@ -181,7 +182,7 @@ $(SETUP_STAMP): requirements.txt
 	@touch $@
 
 # ---------------------------------------------------------------- data
-$(CLEAN_STAMP): $(call fp,raw) $(call fp,clean_code) | $(SETUP_STAMP)
+$(CLEAN_STAMP): $(call fp,raw) $(call fp,clean_code) $(call fp,name_lists) | $(SETUP_STAMP)
 	@mkdir -p $(NB_OUT)
 	@echo "== 01_clean: $(DATA_RAW) -> $(DERIVED)/"
 	$(PAPERMILL) notebooks/01_clean.ipynb $(NB_OUT)/01_clean.ipynb \
@@ -239,6 +240,6 @@ $(OUT)/briefings/%.pdf: $(call fp,brief_src) $(SYNTH_NB) $(VARIABLES) $(call fp,
 $(foreach s,$(SITES),$(eval $(OUT)/briefings/$(s).docx $(OUT)/briefings/$(s).pdf: $(NB_OUT)/02_site_profile_$(s).ipynb))
 $(OUT)/briefings/overall.docx $(OUT)/briefings/overall.pdf: $(SITE_NBS)
 
-$(CHECK_LOG): $(REPORT_OUT) $(SLIDES_OUT) $(BRIEF_OUT) $(call fp,check_code) | $(SETUP_STAMP)
+$(CHECK_LOG): $(REPORT_OUT) $(SLIDES_OUT) $(BRIEF_OUT) $(call fp,check_code) $(call fp,name_lists) | $(SETUP_STAMP)
 	@echo "== output check"
 	$(OUTPUT_CHECK) --outputs $(OUT)

@@ -63,6 +63,7 @@ GROUP_LABELS: dict[str, str] = {
     "slides_src": "slides source",
     "brief_src": "briefing source and code",
     "check_code": "output-check code",
+    "name_lists": "name lists (NAME_LISTS)",
 }
 """Readable names of the groups the Makefile declares (others are shown by their name)."""
 
@@ -226,7 +227,7 @@ def fingerprint_files(name: str, entries: Iterable[str | os.PathLike[str]], cach
         elif os.path.exists(path):
             files[shown] = cache.digest(path)
         else:
-            raise FingerprintError(f"group {name!r}: {path} does not exist (named in the Makefile)")
+            raise FingerprintError(f"{GROUP_LABELS.get(name, 'group ' + repr(name))}: {path} does not exist")
     return GroupFingerprint(name, _digest_of(files, ""), files)
 
 

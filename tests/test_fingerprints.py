@@ -91,7 +91,7 @@ def test_file_groups_cover_folders_and_name_missing_files(tmp_path: Path, monkey
     cache = fp.HashCache()
     group = fp.fingerprint_files("render_code", ["templates", "code.py"], cache)
     assert sorted(group.files) == ["code.py", "templates/html/page.css"]
-    with pytest.raises(fp.FingerprintError, match="gone.py does not exist"):
+    with pytest.raises(fp.FingerprintError, match="cleaning code and configuration: gone.py does not exist"):
         fp.fingerprint_files("clean_code", ["code.py", "gone.py"], cache)
     with pytest.raises(fp.FingerprintError, match="declared twice"):
         fp.update(tmp_path / "stamps", [], [["a", "code.py"], ["a", "code.py"]])
@@ -148,8 +148,8 @@ def test_cli_for_make_prints_changes_and_one_line_errors(tree: Path, tmp_path: P
     assert again.returncode == 0 and again.stdout == "" and again.stderr == ""
     broken = run("update", "--dir", stamps, "--group", "clean_code", "analysis/no_such_module.py")
     assert broken.returncode == 1
-    assert broken.stderr.strip() == ("fingerprints: group 'clean_code': analysis/no_such_module.py does not "
-                                     "exist (named in the Makefile)")
+    assert broken.stderr.strip() == ("fingerprints: cleaning code and configuration: "
+                                     "analysis/no_such_module.py does not exist")
     assert run("update", "--tree", "raw").returncode == 1
 
 
