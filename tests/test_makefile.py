@@ -282,3 +282,15 @@ def test_a_no_op_make_takes_under_a_second(current: Project) -> None:
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     assert min(walls) < 1.0, f"no-op make took {min(walls):.2f} s wall (CPU {min(cpus):.2f} s)"
     assert min(cpus) < 1.0, f"no-op make took {min(cpus):.2f} s CPU"
+
+
+def test_a_changed_name_list_reruns_cleaning_and_the_output_check(current: Project, tmp_path: Path) -> None:
+    names = tmp_path / "team_names.csv"
+    shutil.copy2(current.root / "analysis" / "config" / "name_list_synthetic.csv", names)
+    assert current.make(f"NAME_LISTS={names}")[0] == "papermill 01_clean"
+    assert current.make(f"NAME_LISTS={names}") == []
+    names.write_text(names.read_text(encoding="utf-8") + "Zyxwvutsrq\n", encoding="utf-8")
+    _set_old_mtime(names)
+    stages = current.make(f"NAME_LISTS={names}")
+    assert stages[0] == "papermill 01_clean" and stages[-1] == "output_check"
+    assert current.make()[0] == "papermill 01_clean"  # back to the shipped list
