@@ -3,8 +3,8 @@
 ``make`` reruns a stage when a prerequisite's modification time is newer than the stage's output.
 That is wrong both ways for a pipeline whose inputs are exports and code under version control:
 restoring an older export with its timestamps kept (``cp -p``, ``rsync -t``, ``tar -x``, ``unzip``,
-a backup) leaves the outputs built from the edited file, and a ``touch`` or a fresh clone reruns
-stages whose inputs did not change. So the Makefile does not depend on the inputs themselves but
+a backup) leaves the outputs built from the edited file, and a ``touch``, or a ``git checkout``
+that rewrites files with the content they had, reruns stages whose inputs did not change. So the Makefile does not depend on the inputs themselves but
 on one *stamp* per group of inputs (the raw export folder, each stage's code and configuration,
 the report sources), kept in ``data_derived/.fingerprints/``:
 
@@ -14,7 +14,8 @@ the report sources), kept in ``data_derived/.fingerprints/``:
 2. a group's stamp ``<group>.sha256`` is rewritten, and so gets a new modification time, only when
    that digest differs from the one the stamp holds: any change of content, a file added, removed
    or renamed reruns what depends on the group, whatever the files' timestamps; a ``touch`` with
-   the same content reruns nothing.
+   the same content reruns nothing. A stamp written for the first time (a fresh checkout, after
+   ``make clean``) counts as a change: what existing outputs were built from is not known.
 
 Hashing every file at every ``make`` would cost seconds for large exports, so the sha256 of each
 file is cached (``cache.txt``) with the file's size, modification time, status-change time and
