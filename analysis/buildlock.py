@@ -70,7 +70,7 @@ def busy_message(lock: Path, pid: int, description: str) -> str:
     """The message for a second make while the lock is held."""
     who = f"pid {pid}: {description}" if pid else description
     return (f"another make is already running in this checkout ({who}); wait for it to finish "
-            f"or build in another checkout. Nothing was changed (lock: {lock.name}).")
+            f"or build in another checkout. Nothing was changed (lock: {lock.name})")
 
 
 def _hold(lock: Path, owner: int, report: int) -> None:

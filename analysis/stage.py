@@ -87,8 +87,8 @@ HINTS: tuple[tuple[str, str], ...] = (
 def printable(value: object, limit: int = MAX_LINE) -> str:
     """One safe line of text for the console, whatever ``value`` holds.
 
-    Control characters (newlines, NUL, escape sequences, ...) and unpaired surrogates are shown
-    as escapes, other characters as they are; the result is cut to ``limit`` characters with an
+    Characters that are not printable (newlines, NUL, escape sequences, format and separator
+    characters, unpaired surrogates) are shown as escapes, a tab as a space, others as they are; the result is cut to ``limit`` characters with an
     ellipsis. Never raises (``str()`` of a hostile object falls back to its type name).
     """
     try:
@@ -101,10 +101,11 @@ def printable(value: object, limit: int = MAX_LINE) -> str:
         code = ord(char)
         if char == "\t":
             piece = " "
-        elif code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or 0xD800 <= code < 0xE000:
-            piece = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-        else:
+        elif char.isprintable():
             piece = char
+        else:  # control, format, separator characters and lone surrogates
+            piece = (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
+                     else f"\\U{code:08x}")
         out.append(piece)
         size += len(piece)
         if size > limit:

@@ -247,12 +247,13 @@ def _duplicate_conflicting(path: Path, spec: Input, rng: random.Random) -> None:
     at, column = header_index(rows, spec, "id")
     row = rng.randrange(at + 1, min(len(rows), at + 6))
     copy = list(rows[row])
-    for i, value in enumerate(copy):
+    if "free" in spec.roles:
+        free = rows[at].index(spec.roles["free"])
+        copy[free] += " (other)"
+    for i, value in enumerate(copy if "free" not in spec.roles else ()):
         if i != column and value.isdigit():
             copy[i] = str(int(value) + 1)
             break
-    else:
-        copy[(column + 1) % len(copy)] += " (other)"
     rows.insert(row + 1, copy)
     write_rows(path, spec, rows)
 
