@@ -499,3 +499,48 @@ def test_mutation_is_a_located_data_error(mutation: Mutation, spec: Input, deriv
     assert "Traceback" not in "\n".join(block)
     assert all(line.isprintable() for line in block), block
     assert _snapshot(derived) == before
+
+
+# ------------------------------------------------------------------------------ the error path
+# The code that locates a bad byte, fed hostile bytes directly: it ends in a located
+# DataValidationError (or the decoded text), never in an error of its own.
+
+HOSTILE_BYTES = {
+    "binary": bytes(range(256)) * 4,
+    "nuls": b"a,b\n" + b"\x00" * 100 + b"\xff",
+    "lone carriage returns": b"Study ID,Date\r\rSS\r\xff\r,x",
+    "one line": b"\xff",
+    "zip": b"PK\x03\x04" + bytes(range(256)),
+    "utf-16": "Study ID,Date\n".encode("utf-16"),
+    "unclosed quote before the byte": b'a,b\n"x,\n\n\xfe',
+    "100 MB line": b"a,b\n" + b"x" * 100_000_000 + b"\xff",
+}
+
+
+@pytest.mark.parametrize(("name", "encoding"), [
+    (name, encoding) for name in HOSTILE_BYTES for encoding in ("utf-8", "utf-8-sig", "ascii")
+    if encoding == "utf-8" or name != "100 MB line"])  # the big one once: it takes seconds
+def test_locating_a_bad_byte_never_crashes(name: str, encoding: str) -> None:
+    from analysis.cleaning import _decode_bytes
+
+    data = HOSTILE_BYTES[name]
+    with pytest.raises(DataValidationError) as caught:
+        _decode_bytes(data, encoding, "hostile.csv", ",")
+    error = caught.value
+    assert error.file == "hostile.csv" and error.rule == f"encoding {encoding}"
+    assert error.row == data.count(b"\n", 0, data.index(next(
+        bytes([b]) for b in data if b > 0x7F or (encoding == "ascii" and b > 0x7F)))) + 1
+    assert len(str(error)) < 1000
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_BYTES))
+def test_reading_hostile_files_ends_in_a_located_error(name: str, tmp_path: Path) -> None:
+    from analysis.cleaning import read_source
+
+    (tmp_path / "f.csv").write_bytes(HOSTILE_BYTES[name][:2_000_000])
+    (tmp_path / "f.xlsx").write_bytes(HOSTILE_BYTES[name][:2_000_000])
+    for spec in ({"file": "f.csv", "encoding": "cp1252"}, {"file": "f.xlsx"}):
+        try:
+            read_source(tmp_path, spec)
+        except DataValidationError as error:
+            assert error.file == spec["file"] and error.rule
