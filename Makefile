@@ -35,6 +35,23 @@ export PYTHONHASHSEED := 0
 export DATA_RAW
 export DATA_DERIVED := $(abspath $(DERIVED))
 export MPLBACKEND := Agg
+# VERBOSE=1: a stage that stops on bad data also shows the full traceback (analysis/stage.py).
+export VERBOSE
+
+# ---------------------------------------------------------------- build lock
+# One make at a time per checkout (analysis/buildlock.py holds .build.lock while this make
+# runs); a second one stops at once with a message naming the first. Sub-makes, and the make
+# calls of the tests that `make test` runs, inherit BUILD_LOCK_HELD and do not lock again.
+BUILD_LOCK := $(CURDIR)/.build.lock
+ifneq ($(BUILD_LOCK_HELD),$(BUILD_LOCK))
+ifneq ($(filter-out help,$(or $(MAKECMDGOALS),all)),)
+BUILD_LOCK_STATUS := $(shell $(PYTHON_SYS) analysis/buildlock.py acquire '$(BUILD_LOCK)' --pid $$PPID)
+ifneq ($(BUILD_LOCK_STATUS),ok)
+$(error $(BUILD_LOCK_STATUS))
+endif
+export BUILD_LOCK_HELD := $(BUILD_LOCK)
+endif
+endif
 
 # Stamps.
 SETUP_STAMP := $(VENV)/.setup-complete
@@ -93,7 +110,9 @@ fp = $(FP_DIR)/$(1).sha256
 # Stage commands (overridable: tests/test_makefile.py swaps in fast stand-ins to check the graph).
 PHASE1     = $(MAKE) --no-print-directory $(CLEAN_STAMP)
 
-PAPERMILL  := $(PY) -m papermill --progress-bar --log-output --cwd notebooks -k python3
+# Stage runner around papermill: executed notebook moved into place only on success, a failed
+# one kept as <stem>.failed.ipynb, bad data reported in <= 5 lines (analysis/stage.py).
+PAPERMILL  := $(PY) -m analysis.stage run --cwd notebooks -k python3
 BRIEFING   := $(PY) -m analysis.briefings
 OUTPUT_CHECK := $(PY) -m analysis.output_check
 
@@ -202,16 +221,14 @@ $(FP_DIR)/%.sha256: ;
 # ---------------------------------------------------------------- analyses
 $(NB_OUT)/02_site_profile_%.ipynb: $(DERIVED)/sites/%.sha256 $(call fp,site_code) | $(SETUP_STAMP)
 	@echo "== 02_site_profile: $*"
-	$(PAPERMILL) notebooks/02_site_profile.ipynb $@.tmp.ipynb \
+	$(PAPERMILL) notebooks/02_site_profile.ipynb $@ \
 	  -p site $* -p data_derived "$(abspath $(DERIVED))" \
 	  $(if $(MAX_JOURNEY_MAPS),-p max_journey_maps $(MAX_JOURNEY_MAPS))
-	@mv $@.tmp.ipynb $@
 
 $(SYNTH_NB): $(CLEAN_STAMP) $(call fp,synth_code) | $(SETUP_STAMP)
 	@echo "== 03_synthesis"
-	$(PAPERMILL) notebooks/03_synthesis.ipynb $@.tmp.ipynb \
+	$(PAPERMILL) notebooks/03_synthesis.ipynb $@ \
 	  -p data_derived "$(abspath $(DERIVED))" -p variables_path "$(abspath $(VARIABLES))"
-	@mv $@.tmp.ipynb $@
 
 $(VARIABLES): $(SYNTH_NB) ;
 

@@ -64,6 +64,7 @@ export that the reader tolerated are listed in the cleaning log.
 from __future__ import annotations
 
 import argparse
+import codecs
 import csv
 import hashlib
 import io
@@ -147,24 +148,182 @@ def load_sources(raw_dir: Path) -> dict:
     if not isinstance(sources, dict):
         raise DataValidationError(SOURCES_FILE, None, None, "valid YAML mapping",
                                   "sources.yml must be a mapping of sections")
+    check_sources_layout(sources)
     return sources
 
 
+SECTION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "key_events": ("study_id", "event", "date"),
+    "contact_logs": ("study_id", "date", "service"),
+    "codebook": ("code",),
+    "segments": ("document", "code", "start", "end", "text"),
+    "professional_segments": ("document", "code", "start", "end", "text"),
+    "professionals": ("prof_id", "site", "role", "service", "data_collection", "document"),
+}
+"""Derived columns each section of ``sources.yml`` must name in its ``columns`` mapping."""
+
+
+def check_sources_layout(sources: Mapping) -> None:
+    """Check the shape of ``sources.yml`` before any file is read.
+
+    Every section the stage reads is a mapping (``contact_logs`` a list of them) with the keys it
+    needs, of the right kind: ``file`` a name, ``columns`` a mapping naming the required derived
+    columns, ``header_row`` a positive whole number, ``encoding`` a codec Python knows,
+    ``separator`` one character, ``format`` csv or xlsx, patterns valid regular expressions.
+    The first problem is a :class:`DataValidationError` on ``sources.yml`` naming the key
+    (e.g. ``contact_logs[2].columns``) and the rule ``sources.yml layout``.
+    """
+    def fail(key: str, message: str) -> None:
+        raise DataValidationError(SOURCES_FILE, None, key, "sources.yml layout", message)
+
+    def mapping(value: object, key: str) -> Mapping:
+        if not isinstance(value, Mapping):
+            fail(key, f"must be a mapping (key: value lines), not {type(value).__name__}")
+        return value  # type: ignore[return-value]
+
+    def pattern(value: object, key: str) -> None:
+        if value is None:
+            return
+        try:
+            re.compile(str(value))
+        except re.error as error:
+            fail(key, f"{value!r} is not a valid regular expression ({error})")
+
+    def file_spec(value: object, key: str, columns: tuple[str, ...] | None) -> Mapping:
+        spec = mapping(value, key)
+        if not isinstance(spec.get("file"), str) or not spec["file"].strip():
+            fail(f"{key}.file", "must name the file (relative to the export folder)")
+        header_row = spec.get("header_row", 1)
+        if isinstance(header_row, bool) or not isinstance(header_row, int) or header_row < 1:
+            fail(f"{key}.header_row", f"must be a whole number from 1, not {header_row!r}")
+        if "encoding" in spec:
+            try:
+                codecs.lookup(str(spec["encoding"]))
+            except LookupError:
+                fail(f"{key}.encoding", f"{spec['encoding']!r} is not an encoding Python knows "
+                                        "(e.g. utf-8, utf-8-sig, cp1252)")
+        separator = spec.get("separator", ",")
+        if not isinstance(separator, str) or len(separator) != 1 or separator in "\r\n\"":
+            fail(f"{key}.separator", f"must be one character (e.g. ',' or ';'), not "
+                                     f"{separator!r}")
+        if str(spec.get("format", "csv")) not in ("csv", "xlsx"):
+            fail(f"{key}.format", f"must be csv or xlsx, not {spec['format']!r}")
+        if columns is not None:
+            declared = mapping(spec.get("columns"), f"{key}.columns")
+            for name in columns:
+                if not isinstance(declared.get(name), str) or not declared[name]:
+                    fail(f"{key}.columns.{name}", f"must name the file's column for {name!r}")
+        return spec
+
+    redcap = mapping(sources.get("redcap"), "redcap")
+    file_spec(redcap.get("dictionary"), "redcap.dictionary", None)
+    file_spec(redcap.get("records"), "redcap.records", None)
+    fields = mapping(redcap.get("fields"), "redcap.fields")
+    if not isinstance(fields.get("study_id"), str):
+        fail("redcap.fields.study_id", "must name the REDCap field of the study ID")
+    for key in ("sites", "values"):
+        mapping(redcap.get(key) or {}, f"redcap.{key}")
+    for name, spec in mapping(redcap.get("waves") or {}, "redcap.waves").items():
+        wave = mapping(spec, f"redcap.waves.{name}")
+        if not isinstance(name, int) or not all(isinstance(wave.get(k), str)
+                                                for k in ("status", "date")):
+            fail(f"redcap.waves.{name}", "each wave is a number with status and date fields")
+    for name, values in (redcap.get("values") or {}).items():
+        mapping(values, f"redcap.values.{name}")
+    events = file_spec(sources.get("key_events"), "key_events", SECTION_COLUMNS["key_events"])
+    if not isinstance(events.get("date_format"), str):
+        fail("key_events.date_format", "must be a strftime pattern such as '%d/%m/%Y'")
+    mapping(events.get("events"), "key_events.events")
+    mapping(events.get("placements") or {}, "key_events.placements")
+    logs = sources.get("contact_logs") or []
+    if not isinstance(logs, list):
+        fail("contact_logs", "must be a list of contact logs (lines starting with '- ')")
+    for index, log in enumerate(logs):
+        key = f"contact_logs[{index}]"
+        spec = file_spec(log, key, SECTION_COLUMNS["contact_logs"])
+        for name in ("site", "date_format"):
+            if not isinstance(spec.get(name), str):
+                fail(f"{key}.{name}", f"must be given ({name} of this log)")
+        mapping(spec.get("modes") or {}, f"{key}.modes")
+        pattern(spec.get("junk_rows"), f"{key}.junk_rows")
+    file_spec(sources.get("service_map"), "service_map", None)
+    pattern(sources.get("study_id_pattern"), "study_id_pattern")
+    qdpx = sources.get("qdpx") is not None
+    for key in CODED_SECTIONS:
+        if key in sources or not qdpx:
+            section = mapping(sources.get(key), key)
+            if not qdpx or "file" in section:
+                file_spec(section, key, SECTION_COLUMNS[key])
+            pattern(section.get("document_pattern"), f"{key}.document_pattern")
+    file_spec(sources.get("professionals"), "professionals", SECTION_COLUMNS["professionals"])
+    if sources.get("transcripts") is not None:
+        transcripts = mapping(sources["transcripts"], "transcripts")
+        pattern(transcripts.get("speaker_pattern"), "transcripts.speaker_pattern")
+        try:
+            codecs.lookup(str(transcripts.get("encoding", "utf-8")))
+        except LookupError:
+            fail("transcripts.encoding", f"{transcripts['encoding']!r} is not a known encoding")
+
+
+LOCATE_LIMIT = 1 << 16
+"""Most bytes of a line read to name the column of a bad byte (a longer line is not split)."""
+
+
+def _last_csv_row(text: str, separator: str) -> list[str] | None:
+    """The cells of the last CSV row of ``text``, or ``None`` when it cannot be split."""
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
+    except (csv.Error, TypeError, ValueError):
+        return None
+    return rows[-1] if rows else [""]
+
+
+def _column_of_byte(data: bytes, offset: int, encoding: str, separator: str) -> str | None:
+    """The header name of the column holding byte ``offset`` of a CSV file, where it can be
+    told (total: any bytes give a name or ``None``, never an error)."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    if offset - line_start > LOCATE_LIMIT:
+        return None
+    header_end = data.find(b"\n")
+    header_bytes = data[:header_end if 0 <= header_end <= LOCATE_LIMIT else LOCATE_LIMIT]
+    prefix = _last_csv_row(data[line_start:offset].decode(encoding, errors="replace"), separator)
+    names = _last_csv_row(header_bytes.decode(encoding, errors="replace").rstrip("\r"),
+                          separator) if line_start else None
+    if prefix is None:
+        return None
+    index = len(prefix) - 1
+    if names is not None and 0 <= index < len(names) and names[index].strip():
+        return printable_cell(names[index])
+    return f"column {index + 1}"
+
+
+def printable_cell(value: str, limit: int = 80) -> str:
+    """A header or cell text safe to show in a message: control characters escaped, cut."""
+    text = "".join(c if c.isprintable() else f"\\x{ord(c) & 0xFF:02x}" for c in value[:limit])
+    return text + ("..." if len(value) > limit else "")
+
+
 def _decode_bytes(data: bytes, encoding: str, file: str, separator: str) -> str:
-    """Decode bytes, or raise an error that names the row and column of the first bad byte."""
+    """Decode bytes, or raise an error that names the row and column of the first bad byte.
+
+    Total: whatever the bytes (binary, NULs, stray carriage returns, one huge line), the result
+    is the text or a :class:`DataValidationError`.
+    """
     try:
         return data.decode(encoding)
+    except LookupError:
+        raise DataValidationError(SOURCES_FILE, None, f"{file}: encoding", "known encoding",
+                                  f"{encoding!r} is not an encoding Python knows (e.g. utf-8, "
+                                  "utf-8-sig, cp1252, latin-1)") from None
     except UnicodeDecodeError as error:
         row = data.count(b"\n", 0, error.start) + 1
-        line_start = data.rfind(b"\n", 0, error.start) + 1
-        prefix = data[line_start:error.start].decode(encoding, errors="replace")
-        header = data.split(b"\n", 1)[0].decode(encoding, errors="replace").rstrip("\r")
-        names = next(csv.reader([header], delimiter=separator), [])
-        index = len(next(csv.reader([prefix], delimiter=separator), [""])) - 1
-        column = names[index] if 0 <= index < len(names) else f"column {index + 1}"
+        column = _column_of_byte(data, error.start, encoding, separator)
+        kind = "; the file looks like a zip (e.g. an .xlsx or .qdpx renamed)" if data[:4] == (
+            b"PK\x03\x04") else ""
         raise DataValidationError(
             file, row, column, f"encoding {encoding}",
-            f"byte 0x{data[error.start]:02x} at offset {error.start} is not valid {encoding}",
+            f"byte 0x{data[error.start]:02x} at offset {error.start} is not valid {encoding}"
+            f"{kind}",
         ) from None
 
 
@@ -190,7 +349,7 @@ def read_source(raw_dir: Path, spec: Mapping, file_key: str = "file") -> pd.Data
         separator = str(spec.get("separator", ","))
         text = _decode_bytes(path.read_bytes(), str(spec.get("encoding", "utf-8")), file,
                              separator)
-        records = _csv_records(text, separator)
+        records = _csv_records(text, separator, file)
     header_at = [i for i, (row, _) in enumerate(records) if row == header_row]
     if not header_at or not any(c.strip() for c in records[header_at[0]][1]):
         raise DataValidationError(file, header_row, "(header)", "file not empty",
@@ -213,13 +372,22 @@ def read_source(raw_dir: Path, spec: Mapping, file_key: str = "file") -> pd.Data
     return frame
 
 
-def _csv_records(text: str, separator: str) -> list[tuple[int, list[str]]]:
+def _csv_records(text: str, separator: str, file: str = "") -> list[tuple[int, list[str]]]:
+    """(first line, cells) of every CSV record; a record the csv module cannot read (a cell
+    longer than its field limit: an unclosed quote or a file that is not CSV) is a
+    :class:`DataValidationError` at the line where that record starts."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     records: list[tuple[int, list[str]]] = []
     start = 1
-    for cells in reader:
-        records.append((start, cells))
-        start = reader.line_num + 1
+    try:
+        for cells in reader:
+            records.append((start, cells))
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise DataValidationError(
+            file, start, None, "readable CSV",
+            f"the record starting here cannot be read as CSV ({error}); look for an unclosed "
+            "quote, or check that the file is CSV text") from None
     return records
 
 
@@ -236,10 +404,21 @@ def _cell_text(value: object) -> str:
 def _xlsx_records(path: Path, spec: Mapping, file: str) -> list[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
+    unreadable = ("readable XLSX workbook",
+                  "export it again from Excel as an unprotected .xlsx workbook")
+    with open(path, "rb") as handle:
+        magic = handle.read(8)
+    if magic.startswith(b"\xd0\xcf\x11\xe0"):
+        raise DataValidationError(file, None, None, unreadable[0],
+                                  "the file is an OLE container (a password-protected or old "
+                                  f".xls workbook), not an .xlsx; {unreadable[1]}")
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises several types for a broken file
-        raise DataValidationError(file, None, None, "readable XLSX workbook", str(error)) from None
+    except Exception as error:  # openpyxl raises several types for a broken file  # noqa: BLE001
+        raise DataValidationError(file, None, None, unreadable[0],
+                                  f"{type(error).__name__}: {printable_cell(str(error), 200)}; "
+                                  f"{unreadable[1]}") from None
+    number = 0
     try:
         sheet_name = spec.get("sheet") or workbook.sheetnames[0]
         if sheet_name not in workbook.sheetnames:
@@ -251,6 +430,12 @@ def _xlsx_records(path: Path, spec: Mapping, file: str) -> list[tuple[int, list[
         for number, values in enumerate(workbook[sheet_name].iter_rows(values_only=True), 1):
             records.append((number, [_cell_text(v) for v in values]))
         return records
+    except DataValidationError:
+        raise
+    except Exception as error:  # the sheet is read lazily: a corrupt part fails here  # noqa: BLE001
+        raise DataValidationError(file, number + 1 if number else None, None, unreadable[0],
+                                  f"{type(error).__name__}: {printable_cell(str(error), 200)}; "
+                                  f"{unreadable[1]}") from None
     finally:
         workbook.close()
 
