@@ -129,7 +129,7 @@ def _problems_for_front_matter(path: Path, front: dict[str, Any]) -> list[Proble
 
 COMMON_OPTIONS = frozenset({
     "title", "subtitle", "author", "lang", "pagetitle", "bibliography", "csl",
-    "link-citations", "crossref", "synthetic", "synthetic-notice", "_quarto",
+    "link-citations", "crossref", "synthetic", "synthetic-notice", "_quarto", "date",
 })
 """Document options the offline renderer reproduces in every output (``_quarto`` holds the
 test assertions of Quarto's own harness and is not read by a render)."""
@@ -165,7 +165,8 @@ ATTRIBUTE_TOKEN = re.compile(
 )
 HEADING = re.compile(r"^#{1,6}\s.*?(?P<attrs>\{[^{}]*\})\s*$")
 SPAN_ATTRIBUTES = re.compile(r"\](?P<attrs>\{[^{}]*\})")
-LINK_ATTRIBUTES = re.compile(r"(?P<bang>!?)\[(?P<text>[^\]]*)\]\((?P<target>[^)]*)\)(?P<attrs>\{[^{}]*\})?")
+LINK_ATTRIBUTES = re.compile(
+    r"(?P<bang>!?)\[(?P<text>(?:[^\[\]]|\[[^\]]*\])*)\]\((?P<target>[^)]*)\)(?P<attrs>\{[^{}]*\})?")
 CODE_ATTRIBUTES = re.compile(r"(?<!`)`[^`]+`(?P<attrs>\{[^{}]*\})")
 TABLE_CAPTION = re.compile(r"^:\s.*?(?P<attrs>\{[^{}]*\})\s*$")
 FENCE_INFO = re.compile(r"^\s{0,3}(?:`{3,}|~{3,})\s*(?P<info>.*?)\s*$")
@@ -242,7 +243,9 @@ def _element_problems(item: SourceLine, prose: str, doc_dir: Path | None) -> lis
                                 f"attributes on inline code ({match.group('attrs')}) are not "
                                 "supported"))
     stripped = INLINE_CODE.sub("", SHORTCODE_PATTERN.sub("", text))
-    for match in LINK_ATTRIBUTES.finditer(stripped):
+    inner = [found for outer in LINK_ATTRIBUTES.finditer(stripped)
+             for found in LINK_ATTRIBUTES.finditer(outer.group("text"))]
+    for match in [*LINK_ATTRIBUTES.finditer(stripped), *inner]:
         target = match.group("target").strip().strip("<>").split(" ")[0]
         image = match.group("bang") == "!"
         if image and REMOTE.match(target):
@@ -570,6 +573,12 @@ def _option_problems(path: Path, metadata: dict[str, Any], outputs: list[str],
                     isinstance(value, list) and all(isinstance(v, str) for v in value))):
                 problems.append(Problem(path, line, "option",
                                         "author must be a name or a list of names"))
+            elif key == "date" and (not isinstance(value, str) or re.match(
+                    r"^\s*(?:\d{4}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|today|now|last-modified)",
+                    value)):
+                problems.append(Problem(path, line, "option",
+                                        f"date {value!r}: Quarto formats dates (date-format); "
+                                        "write the date as text, e.g. \"1 May 2024\""))
             elif key == "lang" and not re.match(r"^en(?:[-_]|$)", str(value)):
                 problems.append(Problem(path, line, "option",
                                         f"lang {value!r}: the offline renderer writes English "

@@ -223,6 +223,11 @@ def _pandoc_arguments(output: str, metadata: dict[str, Any], work_dir: Path,
                       "--css", str(REVEALJS_CSS)]
         if metadata.get("slide-level") is not None:
             arguments += ["--slide-level", str(metadata["slide-level"])]
+        for key in ("width", "height"):
+            value = metadata.get(key)
+            if isinstance(value, str) and not re.fullmatch(r"\d+(?:\.\d+)?", value.strip()):
+                # a size like 53% is a string in reveal.js's configuration, quoted as Quarto does
+                arguments += ["-V", f"{key}='{value.strip()}'"]
         if notice:
             footer = work_dir / "slides-footer.html"
             footer.write_text(f'<div class="synthetic-footer" role="note"><span>'
