@@ -3,6 +3,7 @@ render as Quarto does (fixtures in tests/fixtures/render/bad are SYNTHETIC)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from analysis.render.__main__ import main
@@ -15,8 +16,12 @@ def rules(path: Path) -> set[tuple[str, int]]:
     return {(problem.rule, problem.line) for problem in check_sources([path])}
 
 
-def test_fixture_project_passes() -> None:
-    assert check_sources([FIXTURES / "project"]) == []
+def test_fixture_project_passes(tmp_path: Path) -> None:
+    sys.path.insert(0, str(FIXTURES))
+    from build_fixture import build_project
+
+    project = build_project(tmp_path / "project")  # with the image the report shows
+    assert check_sources([project]) == []
 
 
 def test_unsupported_shortcode_is_rejected_with_line() -> None:
@@ -76,7 +81,10 @@ def test_code_blocks_are_not_checked_as_prose(tmp_path: Path) -> None:
     assert check_sources([source]) == []
 
 
-def test_cli_exit_status(capsys) -> None:  # type: ignore[no-untyped-def]
-    assert main(["check", str(FIXTURES / "project")]) == 0
+def test_cli_exit_status(capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sys.path.insert(0, str(FIXTURES))
+    from build_fixture import build_project
+
+    assert main(["check", str(build_project(tmp_path / "project"))]) == 0
     assert main(["check", str(FIXTURES / "bad")]) == 1
     assert "python_chunk.qmd:7: [executable-code]" in capsys.readouterr().out

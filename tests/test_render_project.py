@@ -47,7 +47,10 @@ def test_lookup_key_handles_dots_and_escapes() -> None:
     data = {"a": {"b": "1"}, "x.y": "2", "list": ["p", "q"]}
     assert lookup_key(data, "a.b") == (True, "1")
     assert lookup_key(data, "x\\.y") == (True, "2")
-    assert lookup_key(data, "list.1") == (True, "q")
+    assert lookup_key(data, "list.1") == (True, "p")  # Quarto counts list items from 1
+    assert lookup_key(data, "list.2") == (True, "q")
+    assert lookup_key(data, "list.0") == (False, None)
+    assert lookup_key(data, "list.3") == (False, None)
     assert lookup_key(data, "a.c") == (False, None)
 
 

@@ -16,7 +16,10 @@ from typing import Any
 
 from analysis.render.errors import Problem, RenderError
 from analysis.render.project import (
+    PROJECT_FILE as PROJECT_FILE_NAME,
     QUARTO_FORMAT_NAMES,
+    declared_formats,
+    format_metadata,
     document_metadata,
     find_project_root,
     load_project,
@@ -72,6 +75,10 @@ CONDITIONAL_ATTRIBUTES = frozenset({"when-format", "unless-format", "when-meta",
 CONDITIONAL_FORMATS = frozenset({"html", "revealjs", "docx", "pptx", "pdf", "typst"})
 """Format names ``when-format``/``unless-format`` may test (``html`` includes revealjs)."""
 
+PROJECT_RULES = frozenset({"figure-alt"})
+"""Problem rules that are this project's own rules (accessibility), not Quarto features: a
+source breaking only these would mean the same under Quarto, but the project refuses it."""
+
 SUPPORTED_CROSSREF_OPTIONS = frozenset({"fig-title", "tbl-title", "fig-prefix", "tbl-prefix",
                                         "title-delim"})
 
@@ -118,6 +125,180 @@ def _problems_for_front_matter(path: Path, front: dict[str, Any]) -> list[Proble
             problems.append(Problem(path, 1, "front-matter",
                                     f"format {name!r} is not one of {sorted(known)}"))
     return problems
+
+
+COMMON_OPTIONS = frozenset({
+    "title", "subtitle", "author", "lang", "pagetitle", "bibliography", "csl",
+    "link-citations", "crossref", "synthetic", "synthetic-notice", "_quarto", "date",
+})
+"""Document options the offline renderer reproduces in every output (``_quarto`` holds the
+test assertions of Quarto's own harness and is not read by a render)."""
+
+FORMAT_OPTIONS: dict[str, frozenset[str]] = {
+    "html": frozenset({"toc", "toc-depth", "toc-title"}),
+    "docx": frozenset({"toc", "toc-depth", "toc-title"}),
+    "pdf": frozenset({"toc", "toc-depth", "toc-title"}),
+    "revealjs": frozenset({"width", "height", "slide-number", "slide-level"}),
+    "pptx": frozenset({"slide-level"}),
+}
+"""Options reproduced for one output only (on top of :data:`COMMON_OPTIONS`)."""
+
+PROJECT_OPTIONS = frozenset({"type", "output-dir", "render"})
+"""Keys of ``project:`` in ``_quarto.yml`` the offline renderer honours (type ``default``)."""
+
+BRAND_FILES = ("_brand.yml", "_brand.yaml")
+"""Quarto applies a brand file found beside the document or at the project root."""
+
+PROJECT_CLASSES = frozenset({"synthetic-line"})
+"""Classes with no meaning in Quarto that this project's own style sheets give a look; they
+pass through both engines unchanged."""
+
+DIV_CLASSES = frozenset({"notes", *CONDITIONAL_CLASSES,
+                         *(f"callout-{kind}" for kind in CALLOUT_TYPES)}) | PROJECT_CLASSES
+HEADING_CLASSES = frozenset({"smaller"})
+SPAN_CLASSES = frozenset(CONDITIONAL_CLASSES) | PROJECT_CLASSES
+IMAGE_ATTRIBUTES = frozenset({"fig-alt", "width", "height"})
+
+ATTRIBUTE_BLOCK = re.compile(r"\{(?P<body>[^{}]*)\}")
+ATTRIBUTE_TOKEN = re.compile(
+    r"\s*(?:(?P<id>#[^\s}]+)|(?P<cls>\.[^\s}=]+)|(?P<key>[\w:-]+)=(?P<value>\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s}]*))"
+)
+HEADING = re.compile(r"^#{1,6}\s.*?(?P<attrs>\{[^{}]*\})\s*$")
+SPAN_ATTRIBUTES = re.compile(r"\](?P<attrs>\{[^{}]*\})")
+LINK_ATTRIBUTES = re.compile(
+    r"(?P<bang>!?)\[(?P<text>(?:[^\[\]]|\[[^\]]*\])*)\]\((?P<target>[^)]*)\)(?P<attrs>\{[^{}]*\})?")
+CODE_ATTRIBUTES = re.compile(r"(?<!`)`[^`]+`(?P<attrs>\{[^{}]*\})")
+TABLE_CAPTION = re.compile(r"^:\s.*?(?P<attrs>\{[^{}]*\})\s*$")
+FENCE_INFO = re.compile(r"^\s{0,3}(?:`{3,}|~{3,})\s*(?P<info>.*?)\s*$")
+CODE_ANNOTATION = re.compile(r"(?:#|//|--|%|;)\s*<\d+>\s*$")
+REMOTE = re.compile(r"^(?:https?:)?//", re.IGNORECASE)
+
+
+def parse_attributes(block: str) -> tuple[list[str], list[str], dict[str, str]] | None:
+    """Split a pandoc attribute block ``{#id .class key=value}`` into ids, classes and
+    key-value pairs; None when it is not one."""
+    body = block.strip()[1:-1].strip()
+    ids: list[str] = []
+    classes: list[str] = []
+    pairs: dict[str, str] = {}
+    position = 0
+    while position < len(body):
+        match = ATTRIBUTE_TOKEN.match(body, position)
+        if match is None or match.end() == position:
+            return None
+        if match.group("id"):
+            ids.append(match.group("id")[1:])
+        elif match.group("cls"):
+            classes.append(match.group("cls")[1:])
+        else:
+            pairs[match.group("key")] = match.group("value").strip("\"'")
+        position = match.end()
+        while position < len(body) and body[position].isspace():
+            position += 1
+    return ids, classes, pairs
+
+
+def _attribute_problems(item: SourceLine, element: str, block: str, classes_ok: frozenset[str],
+                        keys_ok: frozenset[str], ids_ok: bool = True) -> list[Problem]:
+    """An attribute block on one element, against what the renderer reproduces there."""
+    parsed = parse_attributes(block)
+    if parsed is None:
+        return [Problem(item.path, item.line, "attribute",
+                        f"cannot read the attribute block {block!r} on a {element}")]
+    ids, classes, pairs = parsed
+    problems: list[Problem] = []
+    if ids and not ids_ok:
+        problems.append(Problem(item.path, item.line, "attribute",
+                                f"an identifier (#{ids[0]}) on a {element} is not supported"))
+    for css_class in classes:
+        if css_class not in classes_ok:
+            problems.append(Problem(item.path, item.line, "attribute",
+                                    f"class .{css_class} on a {element} is not supported"))
+    conditional = bool(set(classes) & CONDITIONAL_CLASSES)
+    if conditional:
+        problems.extend(_conditional_problems(item, block))
+    for key in pairs:
+        if key in keys_ok or (conditional and key in CONDITIONAL_ATTRIBUTES):
+            continue
+        problems.append(Problem(item.path, item.line, "attribute",
+                                f"attribute {key}= on a {element} is not supported"))
+    return problems
+
+
+def _element_problems(item: SourceLine, prose: str, doc_dir: Path | None) -> list[Problem]:
+    """Attribute blocks on headings, spans, images, links and inline code, and the resources
+    images name, against the allow-list of what the renderer reproduces."""
+    problems: list[Problem] = []
+    text = item.text
+    heading = HEADING.match(text)
+    if heading:
+        problems += _attribute_problems(item, "heading", heading.group("attrs"),
+                                        HEADING_CLASSES, frozenset())
+    caption = TABLE_CAPTION.match(text)
+    if caption:
+        problems += _attribute_problems(item, "table caption", caption.group("attrs"),
+                                        frozenset(), frozenset())
+    for match in CODE_ATTRIBUTES.finditer(text):
+        problems.append(Problem(item.path, item.line, "attribute",
+                                f"attributes on inline code ({match.group('attrs')}) are not "
+                                "supported"))
+    stripped = INLINE_CODE.sub("", SHORTCODE_PATTERN.sub("", text))
+    inner = [found for outer in LINK_ATTRIBUTES.finditer(stripped)
+             for found in LINK_ATTRIBUTES.finditer(outer.group("text"))]
+    for match in [*LINK_ATTRIBUTES.finditer(stripped), *inner]:
+        target = match.group("target").strip().strip("<>").split(" ")[0]
+        image = match.group("bang") == "!"
+        if image and REMOTE.match(target):
+            problems.append(Problem(item.path, item.line, "resource",
+                                    f"remote image {target!r}: only local files are supported"))
+        elif image and doc_dir is not None and target and not re.match(r"^[a-z]+:", target):
+            if not (doc_dir / target.split("#")[0]).is_file():
+                problems.append(Problem(item.path, item.line, "resource",
+                                        f"image {target!r} not found"))
+        if match.group("attrs"):
+            if image:
+                problems += _attribute_problems(item, "image", match.group("attrs"), frozenset(),
+                                                IMAGE_ATTRIBUTES)
+                ids, _, _ = parse_attributes(match.group("attrs")) or ([], [], {})
+                problems += [Problem(item.path, item.line, "attribute",
+                                     f"identifier #{label} on an image: only #fig- labels")
+                             for label in ids if not label.startswith("fig-")]
+            else:
+                problems += _attribute_problems(item, "link", match.group("attrs"), frozenset(),
+                                                frozenset(), ids_ok=False)
+    for match in SPAN_ATTRIBUTES.finditer(LINK_ATTRIBUTES.sub("", stripped)):
+        problems += _attribute_problems(item, "span", match.group("attrs"), SPAN_CLASSES,
+                                        frozenset())
+    return problems
+
+
+def _fence_problems(item: SourceLine) -> list[Problem]:
+    """A code fence may name one language (```python or ```{.python}) and nothing else."""
+    info = FENCE_INFO.match(item.text)
+    text = info.group("info") if info else ""
+    if not text or re.fullmatch(r"[A-Za-z0-9_+-]+", text):
+        return []
+    if text.startswith("{") and text.endswith("}"):
+        parsed = parse_attributes(text)
+        if parsed is not None:
+            ids, classes, pairs = parsed
+            languages = [name for name in classes if name not in CONDITIONAL_CLASSES]
+            conditional = len(languages) < len(classes)
+            if not ids and len(languages) <= 1 and (
+                    not pairs or (conditional and set(pairs) <= CONDITIONAL_ATTRIBUTES)):
+                if conditional:
+                    return _conditional_problems(item, text)
+                return []
+    return [Problem(item.path, item.line, "code-block",
+                    f"code block options {text!r} are not supported (only a language name)")]
+
+
+def _code_line_problems(item: SourceLine) -> list[Problem]:
+    """Lines inside code blocks that Quarto would read (code annotations)."""
+    if CODE_ANNOTATION.search(item.text):
+        return [Problem(item.path, item.line, "code-annotation",
+                        "code annotation marker (<n>) is not supported")]
+    return []
 
 
 def _shortcode_problems(item: SourceLine) -> list[Problem]:
@@ -190,7 +371,8 @@ def _conditional_problems(item: SourceLine, attrs: str) -> list[Problem]:
     return problems
 
 
-def _line_problems(item: SourceLine, citations_allowed: bool = False) -> list[Problem]:
+def _line_problems(item: SourceLine, citations_allowed: bool = False,
+                   doc_dir: Path | None = None) -> list[Problem]:
     """Markdown outside code on one line: raw formats, executable inline code, layout, refs."""
     problems: list[Problem] = []
     text = item.text
@@ -226,6 +408,29 @@ def _line_problems(item: SourceLine, citations_allowed: bool = False) -> list[Pr
             elif css_class in UNSUPPORTED_DIV_CLASSES or css_class.startswith("column-"):
                 problems.append(Problem(item.path, item.line, "div-class",
                                         f"div class .{css_class} is not supported"))
+        if attrs.startswith("{"):
+            parsed = parse_attributes(attrs)
+            if parsed is None:
+                problems.append(Problem(item.path, item.line, "div-class",
+                                        f"cannot read the div attributes {attrs!r}"))
+            else:
+                _, div_classes, pairs = parsed
+                for css_class in div_classes:
+                    if (css_class not in DIV_CLASSES and css_class not in UNSUPPORTED_DIV_CLASSES
+                            and not css_class.startswith(("callout-", "column-"))):
+                        problems.append(Problem(item.path, item.line, "div-class",
+                                                f"div class .{css_class} is not supported"))
+                allowed = set(CONDITIONAL_ATTRIBUTES) if set(div_classes) & CONDITIONAL_CLASSES \
+                    else set()
+                if any(name.startswith("callout-") for name in div_classes):
+                    allowed.add("title")
+                for key in pairs:
+                    if key not in allowed and key not in CONDITIONAL_ATTRIBUTES:
+                        problems.append(Problem(item.path, item.line, "attribute",
+                                                f"attribute {key}= on a div is not supported"))
+        elif attrs not in DIV_CLASSES and attrs not in UNSUPPORTED_DIV_CLASSES:
+            problems.append(Problem(item.path, item.line, "div-class",
+                                    f"div class .{attrs} is not supported"))
         if re.search(r"#fig-|#tbl-", attrs):
             problems.append(Problem(
                 item.path, item.line, "div-class",
@@ -248,6 +453,8 @@ def _line_problems(item: SourceLine, citations_allowed: bool = False) -> list[Pr
                 r"(?:[Ff]ig|[Tt]bl|" + "|".join(CROSSREF_PREFIXES) + r")-", key):
             problems.append(Problem(item.path, item.line, "citation",
                                     f"citation @{key} but no bibliography is set"))
+    if not div:
+        problems.extend(_element_problems(item, prose, doc_dir))
     alt = ALT_REQUIRED.search(prose)
     if alt and "fig-alt=" not in alt.group("attrs"):
         problems.append(Problem(item.path, item.line, "figure-alt",
@@ -255,12 +462,15 @@ def _line_problems(item: SourceLine, citations_allowed: bool = False) -> list[Pr
     return problems
 
 
-def check_lines(lines: list[SourceLine], citations_allowed: bool = False) -> list[Problem]:
-    """Check a sequence of source lines (with fenced code tracked)."""
+def check_lines(lines: list[SourceLine], citations_allowed: bool = False,
+                doc_dir: Path | None = None) -> list[Problem]:
+    """Check a sequence of source lines (with fenced code tracked); ``doc_dir`` (the main
+    document's folder) lets the check see whether local images exist."""
     problems: list[Problem] = []
     for item, kind in classify_fenced_lines(lines):
         problems.extend(_shortcode_problems(item))
         if kind == "in-fence":
+            problems.extend(_code_line_problems(item))
             continue
         if kind == "fence-open":
             executable = EXECUTABLE_FENCE.match(item.text)
@@ -273,8 +483,10 @@ def check_lines(lines: list[SourceLine], citations_allowed: bool = False) -> lis
             elif RAW_ATTRIBUTE.search(item.text):
                 problems.append(Problem(item.path, item.line, "raw-format",
                                         "raw format block ({=...}) is not format-neutral"))
+            else:
+                problems.extend(_fence_problems(item))
             continue
-        problems.extend(_line_problems(item, citations_allowed))
+        problems.extend(_line_problems(item, citations_allowed, doc_dir))
     return problems
 
 
@@ -317,11 +529,100 @@ def _crossref_problems(lines: list[SourceLine]) -> list[Problem]:
     return problems
 
 
-def check_source(path: Path, partial: bool | None = None) -> list[Problem]:
+def _front_matter_line(path: Path, key: str) -> int:
+    """Line of ``key:`` in a file's front matter (1 when not found)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return 1
+    for number, line in enumerate(lines, start=1):
+        if re.match(r"^\s*" + re.escape(key) + r"\s*:", line):
+            return number
+    return 1
+
+
+def user_metadata_keys(lines: list[SourceLine]) -> set[str]:
+    """Top-level metadata keys the document itself reads (``{{< meta key >}}``,
+    ``when-meta``/``unless-meta``): its own metadata, which no output shows by itself."""
+    keys: set[str] = set()
+    for item in lines:
+        for match in SHORTCODE_PATTERN.finditer(item.text):
+            if match.group("name") == "meta":
+                argument = match.group("args").strip().strip("\"'")
+                keys.add(argument.replace("\\.", "\x00").split(".")[0].replace("\x00", "."))
+        for value in re.findall(r"(?:when|unless)-meta=\"([^\"]+)\"", item.text):
+            keys.add(value.split(".")[0])
+    return keys
+
+
+def _option_problems(path: Path, metadata: dict[str, Any], outputs: list[str],
+                     user_keys: set[str]) -> list[Problem]:
+    """Document options (project, folder and front matter merged) against the allow-list of
+    what the renderer reproduces for each output."""
+    problems: list[Problem] = []
+    for output in outputs:
+        options = format_metadata(metadata, output)
+        allowed = COMMON_OPTIONS | FORMAT_OPTIONS.get(output, frozenset()) | user_keys
+        for key, value in options.items():
+            line = _front_matter_line(path, key)
+            if key not in allowed:
+                problems.append(Problem(path, line, "option",
+                                        f"option {key!r} is not reproduced by the offline "
+                                        f"renderer for {output}"))
+            elif key == "author" and not (isinstance(value, str) or (
+                    isinstance(value, list) and all(isinstance(v, str) for v in value))):
+                problems.append(Problem(path, line, "option",
+                                        "author must be a name or a list of names"))
+            elif key == "date" and (not isinstance(value, str) or re.match(
+                    r"^\s*(?:\d{4}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|today|now|last-modified)",
+                    value)):
+                problems.append(Problem(path, line, "option",
+                                        f"date {value!r}: Quarto formats dates (date-format); "
+                                        "write the date as text, e.g. \"1 May 2024\""))
+            elif key == "lang" and not re.match(r"^en(?:[-_]|$)", str(value)):
+                problems.append(Problem(path, line, "option",
+                                        f"lang {value!r}: the offline renderer writes English "
+                                        "captions and labels only"))
+    return problems
+
+
+def _project_problems(path: Path) -> list[Problem]:
+    """``_quarto.yml`` project options and brand files the renderer does not reproduce."""
+    problems: list[Problem] = []
+    root = find_project_root(path)
+    folders = {path.resolve().parent} | ({root} if root else set())
+    for folder in sorted(folders):
+        for name in BRAND_FILES:
+            if (folder / name).is_file():
+                problems.append(Problem(folder / name, 1, "brand",
+                                        "brand files (_brand.yml) are not supported"))
+    if root is not None:
+        project_file = root / PROJECT_FILE_NAME
+        try:
+            options = load_project(path).options.get("project") or {}
+        except RenderError as exc:
+            return problems + [Problem(project_file, 1, "project", str(exc))]
+        if not isinstance(options, dict):
+            options = {}
+        for key, value in options.items():
+            if key not in PROJECT_OPTIONS:
+                problems.append(Problem(project_file, _front_matter_line(project_file, key),
+                                        "project", f"project option {key!r} is not supported"))
+            elif key == "type" and value != "default":
+                problems.append(Problem(project_file, _front_matter_line(project_file, key),
+                                        "project", f"project type {value!r} is not supported "
+                                        "(only default)"))
+    return problems
+
+
+def check_source(path: Path, partial: bool | None = None,
+                 project_rules: bool = True, outputs: list[str] | None = None) -> list[Problem]:
     """All problems of one ``.qmd`` file (its includes are checked as part of it).
 
     A partial (a file other sources include; by default one whose name starts with ``_``) is
-    not checked for cross-references on its own."""
+    not checked for cross-references on its own. ``project_rules=False`` leaves out the
+    project's own rules (:data:`PROJECT_RULES`), keeping only the subset's. Options are checked
+    for ``outputs`` (default: the formats the document declares)."""
     path = Path(path)
     try:
         source = split_front_matter(path)
@@ -350,9 +651,18 @@ def check_source(path: Path, partial: bool | None = None) -> list[Problem]:
         else:
             problems.append(Problem(path, 1, "include", message))
         expanded = lines
-    problems.extend(check_lines(expanded, citations_allowed))
+    problems.extend(check_lines(expanded, citations_allowed, doc_dir))
+    try:
+        wanted = outputs if outputs is not None else declared_formats(metadata)
+    except RenderError as exc:
+        problems.append(Problem(path, 1, "front-matter", str(exc)))
+        wanted = []
+    problems.extend(_option_problems(path, metadata, wanted, user_metadata_keys(expanded)))
+    problems.extend(_project_problems(path))
     if not is_partial:
         problems.extend(_crossref_problems(expanded))
+    if not project_rules:
+        problems = [problem for problem in problems if problem.rule not in PROJECT_RULES]
     return sorted(set(problems))
 
 

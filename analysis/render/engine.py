@@ -223,6 +223,11 @@ def _pandoc_arguments(output: str, metadata: dict[str, Any], work_dir: Path,
                       "--css", str(REVEALJS_CSS)]
         if metadata.get("slide-level") is not None:
             arguments += ["--slide-level", str(metadata["slide-level"])]
+        for key in ("width", "height"):
+            value = metadata.get(key)
+            if isinstance(value, str) and not re.fullmatch(r"\d+(?:\.\d+)?", value.strip()):
+                # a size like 53% is a string in reveal.js's configuration, quoted as Quarto does
+                arguments += ["-V", f"{key}='{value.strip()}'"]
         if notice:
             footer = work_dir / "slides-footer.html"
             footer.write_text(f'<div class="synthetic-footer" role="note"><span>'
@@ -358,17 +363,20 @@ def render(
     *,
     engine: str = "auto",
     metadata: list[str] | None = None,
+    project_rules: bool = True,
 ) -> list[RenderedOutput]:
     """Render one Quarto source to the given outputs (default: the formats it declares).
 
     ``metadata`` holds ``key=value`` strings like Quarto's ``-M``. The source is checked
-    against the supported subset first; every output is verified before it is moved into
-    ``out_dir`` (default ``reports/_output``).
+    against the supported subset first (``project_rules=False`` waives the project's own
+    accessibility rule, for the conformance suite); every output is verified before it is moved
+    into ``out_dir`` (default ``reports/_output``).
     """
     source_path = Path(source).resolve()
     if not source_path.is_file():
         raise RenderError(f"{source}: no such file")
-    problems = check_source(source_path)
+    problems = check_source(source_path, project_rules=project_rules,
+                            outputs=list(formats) if formats else None)
     if problems:
         raise RenderError("source is outside the supported Quarto subset:\n"
                           + "\n".join(str(problem) for problem in problems))

@@ -236,7 +236,8 @@ def format_metadata(metadata: dict[str, Any], output: str) -> dict[str, Any]:
 
 
 def lookup_key(mapping: dict[str, Any] | None, dotted: str) -> tuple[bool, Any]:
-    """Find ``a.b.c`` in nested mappings; ``\\.`` escapes a dot inside a key (as in Quarto).
+    """Find ``a.b.c`` in nested mappings; ``\\.`` escapes a dot inside a key and a number picks
+    a list item counting from 1 (as in Quarto).
 
     Returns ``(found, value)``.
     """
@@ -247,8 +248,8 @@ def lookup_key(mapping: dict[str, Any] | None, dotted: str) -> tuple[bool, Any]:
     for part in parts:
         if isinstance(value, dict) and part in value:
             value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
+        elif isinstance(value, list) and part.isdigit() and 1 <= int(part) <= len(value):
+            value = value[int(part) - 1]  # Quarto's list indices start at 1
         else:
             return False, None
     return True, value

@@ -296,31 +296,61 @@ local function meta_true(key)
   return stringify(value) == "true"
 end
 
+-- Whether a .content-visible / .content-hidden element is shown; nil when it is neither.
+local function conditional_shown(el)
+  local visible = el.classes:includes("content-visible")
+  local hidden = el.classes:includes("content-hidden")
+  if not visible and not hidden then
+    return nil
+  end
+  local holds = true
+  local attributes = el.attributes
+  if attributes["when-format"] then
+    holds = holds and format_matches(attributes["when-format"])
+  end
+  if attributes["unless-format"] then
+    holds = holds and not format_matches(attributes["unless-format"])
+  end
+  if attributes["when-meta"] then
+    holds = holds and meta_true(attributes["when-meta"])
+  end
+  if attributes["unless-meta"] then
+    holds = holds and not meta_true(attributes["unless-meta"])
+  end
+  return (visible and holds) or (hidden and not holds)
+end
+
+-- Quarto applies conditional content to divs, spans and code blocks alike.
 local conditional = {
   Div = function(div)
-    local visible = div.classes:includes("content-visible")
-    local hidden = div.classes:includes("content-hidden")
-    if not visible and not hidden then
+    local shown = conditional_shown(div)
+    if shown == nil then
       return nil
     end
-    local holds = true
-    local attributes = div.attributes
-    if attributes["when-format"] then
-      holds = holds and format_matches(attributes["when-format"])
+    return shown and div.content or {}
+  end,
+  Span = function(span)
+    local shown = conditional_shown(span)
+    if shown == nil then
+      return nil
     end
-    if attributes["unless-format"] then
-      holds = holds and not format_matches(attributes["unless-format"])
+    return shown and span.content or {}
+  end,
+  CodeBlock = function(block)
+    local shown = conditional_shown(block)
+    if shown == nil then
+      return nil
     end
-    if attributes["when-meta"] then
-      holds = holds and meta_true(attributes["when-meta"])
+    if not shown then
+      return {}
     end
-    if attributes["unless-meta"] then
-      holds = holds and not meta_true(attributes["unless-meta"])
+    block.classes = block.classes:filter(function(class)
+      return class ~= "content-visible" and class ~= "content-hidden"
+    end)
+    for _, key in ipairs({ "when-format", "unless-format", "when-meta", "unless-meta" }) do
+      block.attributes[key] = nil
     end
-    if (visible and holds) or (hidden and not holds) then
-      return div.content
-    end
-    return {}
+    return block
   end,
 }
 
