@@ -12,7 +12,6 @@ Quasi-identifiers shown beside each woman must first pass through
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from analysis import atomic
+from analysis.reproducible_zip import workbook_bytes
 from analysis.site_profile import recruited_women, require_columns
 from analysis.themes import themes_of
 
@@ -147,9 +147,7 @@ def write_matrix_xlsx(
     ]
     for key, value in lines:
         about.append([_styled(about, key, font=_BOLD), _styled(about, value, alignment=_WRAP)])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return atomic.write_bytes(target, buffer.getvalue())
+    return atomic.write_bytes(target, workbook_bytes(book))
 
 
 _BOLD = Font(bold=True)

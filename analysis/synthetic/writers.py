@@ -11,18 +11,17 @@ import csv
 import datetime as dt
 import io
 import json
-import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from openpyxl.writer.excel import ExcelWriter
+
+from analysis.reproducible_zip import workbook_bytes
 
 FIXED_TIME = dt.datetime(2024, 9, 30, 0, 0, 0)
 """Creation and modification time written into every XLSX (the findings-event date)."""
 
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence], line_end: str = "\n") -> str:
@@ -38,19 +37,6 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence],
               encoding: str = "utf-8", line_end: str = "\n") -> None:
     """Write a CSV file deterministically."""
     Path(path).write_bytes(csv_text(header, rows, line_end).encode(encoding))
-
-
-def stable_zip(data: bytes) -> bytes:
-    """Rewrite a zip archive with fixed member timestamps and attributes (same order)."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            member = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
-            member.compress_type = zipfile.ZIP_DEFLATED
-            member.external_attr = 0o600 << 16
-            target.writestr(member, source.read(info.filename))
-    return out.getvalue()
 
 
 def xlsx_bytes(sheet_title: str, title: str | None, header: Sequence[str],
@@ -75,11 +61,7 @@ def xlsx_bytes(sheet_title: str, title: str | None, header: Sequence[str],
     sheet.append(list(header))
     for row in rows:
         sheet.append(list(row) if row else [None])
-    buffer = io.BytesIO()
-    # Not workbook.save(): it stamps the current time into the document properties.
-    archive = zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
-    ExcelWriter(workbook, archive).save()
-    return stable_zip(buffer.getvalue())
+    return workbook_bytes(workbook)
 
 
 def json_bytes(value: object) -> bytes:
