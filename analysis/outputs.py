@@ -397,7 +397,7 @@ def _replacement_sentence(table: pd.DataFrame, count_columns: Sequence[str], *, 
 
     assert isinstance(profile, Profile)
     total = int(pd.to_numeric(table[list(count_columns)].stack(), errors="coerce").fillna(0).sum())
-    released, _entry = _release_table(pd.DataFrame({"item": ["total"], "n": [total]}), name=name,
+    released, _entry = _release_table(pd.DataFrame({"item": ["covered"], "n": [total]}), name=name,
                                       count_columns=["n"], profile=profile.name,
                                       row_totals_published=False, percent=None, policy=policy,
                                       kind="table")
