@@ -407,8 +407,8 @@ def _replacement_sentence(table: pd.DataFrame, count_columns: Sequence[str], *, 
             else f"a small number of {what}"
     else:
         amount = f"{'about ' if profile.rounding_base and profile.method == 'redact_round' else ''}{int(value)} {what}"
-    return (f"Not published: the table covers {amount}, but even after "
-            f"{len(designs) - 1} redesign(s) (merging categories, combining rows) more than "
+    redesigned = "even after redesign (merging categories, combining rows) " if len(designs) > 1 else ""
+    return (f"Not published: the table covers {amount}, but {redesigned}more than "
             f"{profile.max_suppressed_share:.0%} of its cells would have to be withheld to "
             "protect small counts.")
 

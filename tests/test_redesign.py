@@ -105,12 +105,12 @@ def test_sensitive_table_is_redesigned_to_meet_the_target_with_no_small_counts_s
 
 
 def test_small_cell_table_without_a_redesign_rule_is_still_suppressed():
-    table = pd.DataFrame({"Group": ["a", "b", "c", "d"], "x": [12, 2, 9, 10], "y": [8, 7, 11, 9],
-                          "z": [9, 8, 12, 10]})
-    released = release_sensitive_table(table, name="tbl-substances-by-group", count_columns=["x", "y", "z"])
+    table = pd.DataFrame({"Group": list("abcdef"), "x": [12, 2, 9, 10, 8, 9], "y": [8, 7, 11, 9, 10, 12],
+                          "z": [9, 8, 12, 10, 11, 9], "w": [10, 9, 8, 12, 9, 11]})
+    released = release_sensitive_table(table, name="tbl-substances-by-group", count_columns=["x", "y", "z", "w"])
     assert released.table is not None
     assert released.table.at[1, "x"] == "<5"
-    assert (released.table[["x", "y", "z"]] == "[c]").any().any()  # secondary suppression too
+    assert (released.table[["x", "y", "z", "w"]] == "[c]").any().any()  # secondary suppression too
     assert released.modification == "" and released.suppressed_share is not None
     assert 0 < released.suppressed_share <= STUDY.max_suppressed_share
 
