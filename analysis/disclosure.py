@@ -85,6 +85,12 @@ class Profile:
     k_anonymity: int
     footnote: str
     min_range: int = 3
+    participation_counts: Literal["publish", "round", "protect"] = "protect"
+    """How study-participation counts are released (policy ``participation_counts``)."""
+    max_suppressed_share: float = 1.0
+    """Information-loss target: the largest share of a shown table's count cells suppressed."""
+    loss_target: Literal["enforce", "report"] = "report"
+    """Whether the output check fails a document's table that misses the loss target."""
 
     def is_unsafe(self, value: float) -> bool:
         """Whether a single count is primary-unsafe under this profile."""
@@ -94,18 +100,43 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class RedesignRule:
+    """Redesign steps declared for the sensitive tables whose name matches ``tables``."""
+
+    name: str
+    tables: tuple[str, ...]
+    steps: tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True)
 class Policy:
-    """The whole policy: profiles, sensitive-table patterns and participant-level hierarchies."""
+    """The whole policy: profiles, sensitive-table and participation-count patterns, redesign
+    rules and participant-level hierarchies."""
 
     default_profile: str
     profiles: Mapping[str, Profile]
     sensitive_tables: tuple[str, ...]
     participant_level: Mapping[str, Any]
     source: Path
+    participation_tables: tuple[str, ...] = ()
+    participation_justification: str = ""
+    redesign: tuple[RedesignRule, ...] = ()
 
     def is_sensitive(self, table_name: str) -> bool:
         """Whether ``table_name`` matches one of the sensitive-table patterns."""
         return any(re.search(p, table_name, flags=re.IGNORECASE) for p in self.sensitive_tables)
+
+    def is_participation(self, table_name: str) -> bool:
+        """Whether ``table_name`` is a study-participation count (and not sensitive)."""
+        return (not self.is_sensitive(table_name)
+                and any(re.search(p, table_name, flags=re.IGNORECASE) for p in self.participation_tables))
+
+    def redesign_rule(self, table_name: str) -> RedesignRule | None:
+        """The first redesign rule whose patterns match ``table_name`` (``None``: no rule)."""
+        for rule in self.redesign:
+            if any(re.search(p, table_name, flags=re.IGNORECASE) for p in rule.tables):
+                return rule
+        return None
 
 
 _PROFILE_FIELDS = {
@@ -162,17 +193,103 @@ def load_policy(path: Path | str | None = None) -> Policy:
             k_anonymity=spec["k_anonymity"],
             footnote=" ".join(spec["footnote"].split()),
             min_range=int(spec.get("min_range", 3)),
+            participation_counts=_participation_mode(spec, name, policy_path),
+            max_suppressed_share=_share(spec, name, policy_path),
+            loss_target=_loss_target(spec, name, policy_path),
         )
     default = raw.get("default_profile", "study")
     if default not in profiles:
         raise DisclosureError(f"{policy_path}: default_profile {default!r} is not a profile")
+    participation = raw.get("participation_counts") or {}
+    if not isinstance(participation, dict):
+        raise DisclosureError(f"{policy_path}: participation_counts must be a mapping")
+    patterns = tuple(str(p) for p in participation.get("tables") or [])
+    justification = " ".join(str(participation.get("justification") or "").split())
+    if patterns and not justification:
+        raise DisclosureError(f"{policy_path}: participation_counts needs a justification "
+                              "(it is written into output-check.csv with every exemption)")
+    for pattern in (*patterns, *(raw.get("sensitive_tables") or [])):
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            raise DisclosureError(f"{policy_path}: table pattern {pattern!r} is not a regular "
+                                  f"expression ({exc})") from exc
     return Policy(
         default_profile=default,
         profiles=profiles,
         sensitive_tables=tuple(raw.get("sensitive_tables", []) or []),
         participant_level=raw.get("participant_level", {}) or {},
         source=policy_path,
+        participation_tables=patterns,
+        participation_justification=justification,
+        redesign=_redesign_rules(raw.get("redesign") or {}, policy_path),
     )
+
+
+_STEP_KINDS: dict[str, tuple[str, ...]] = {
+    "merge": ("groups",),
+    "up_level": ("label",),
+    "collapse_rare": (),
+    "band": ("bands",),
+}
+"""Redesign step kinds and the keys each needs (besides ``kind`` and ``description``)."""
+
+
+def _redesign_rules(raw: Any, policy_path: Path) -> tuple[RedesignRule, ...]:
+    """Validate the ``redesign`` section: named rules, each with table patterns and steps."""
+    if not isinstance(raw, dict):
+        raise DisclosureError(f"{policy_path}: redesign must be a mapping of named rules")
+    rules = []
+    for name, spec in raw.items():
+        where = f"{policy_path}: redesign rule {name!r}"
+        if not isinstance(spec, dict) or not spec.get("tables") or not spec.get("steps"):
+            raise DisclosureError(f"{where} needs 'tables' and 'steps' lists")
+        steps = []
+        for number, step in enumerate(spec["steps"], start=1):
+            kind = step.get("kind") if isinstance(step, dict) else None
+            if kind not in _STEP_KINDS:
+                raise DisclosureError(f"{where}, step {number}: kind must be one of "
+                                      f"{', '.join(_STEP_KINDS)} (got {kind!r})")
+            for key in ("description", *_STEP_KINDS[kind]):
+                if not step.get(key):
+                    raise DisclosureError(f"{where}, step {number} ({kind}) lacks {key!r}")
+            if kind in ("merge", "band"):
+                groups = step["groups" if kind == "merge" else "bands"]
+                if not isinstance(groups, dict) or not all(
+                        isinstance(v, list) and v for v in groups.values()):
+                    raise DisclosureError(f"{where}, step {number} ({kind}): groups must map a "
+                                          "new label to a list of categories")
+            steps.append(dict(step))
+        rules.append(RedesignRule(name=str(name), tables=tuple(str(t) for t in spec["tables"]),
+                                  steps=tuple(steps)))
+    return tuple(rules)
+
+
+def _participation_mode(spec: Mapping[str, Any], name: str, policy_path: Path) -> Literal["publish", "round", "protect"]:
+    mode = spec.get("participation_counts", "protect")
+    if mode not in ("publish", "round", "protect"):
+        raise DisclosureError(f"{policy_path}: profile {name!r} participation_counts must be "
+                              "publish|round|protect")
+    base = spec.get("rounding_base")
+    if mode == "round" and not (isinstance(base, int) and base > 0):
+        raise DisclosureError(f"{policy_path}: profile {name!r} participation_counts 'round' needs "
+                              "a positive rounding_base")
+    return mode  # type: ignore[no-any-return]
+
+
+def _loss_target(spec: Mapping[str, Any], name: str, policy_path: Path) -> Literal["enforce", "report"]:
+    value = spec.get("loss_target", "report")
+    if value not in ("enforce", "report"):
+        raise DisclosureError(f"{policy_path}: profile {name!r} loss_target must be enforce|report")
+    return value  # type: ignore[no-any-return]
+
+
+def _share(spec: Mapping[str, Any], name: str, policy_path: Path) -> float:
+    value = spec.get("max_suppressed_share", 1.0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise DisclosureError(f"{policy_path}: profile {name!r} max_suppressed_share must be a "
+                              "number from 0 to 1")
+    return float(value)
 
 
 def get_profile(profile: str | Profile | None = None, policy: Policy | None = None) -> Profile:
@@ -212,6 +329,18 @@ class RegisterEntry:
     k_achieved: int | None = None
     generalised: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    count_cells: int = 0
+    """Count cells the released table shows (interior and any total row/column)."""
+    suppressed_cells: int = 0
+    """Of those, cells shown as a marker instead of a count."""
+    merged_categories: int = 0
+    """Categories merged away by redesign (e.g. 5 placements -> 2 is 3)."""
+    modification: str = ""
+    """How redesign changed the table (for the report's footnote and the output check)."""
+    exemption: str = ""
+    """Justification when the table was released as a study-participation count."""
+    replaced_by_sentence: bool = False
+    """Whether no design met the target and the table was replaced by a sentence."""
     notebook: str = ""
     pid: int = 0
     time: float = 0.0
@@ -265,6 +394,13 @@ def reset_register(*, delete_file: bool = False) -> None:
             target.unlink()
 
 
+def suppressed_share(entry: Mapping[str, Any] | RegisterEntry) -> float | None:
+    """Share of a released table's count cells shown as a marker (``None``: no count cells)."""
+    data = asdict(entry) if isinstance(entry, RegisterEntry) else entry
+    cells = int(data.get("count_cells") or 0)
+    return None if cells == 0 else int(data.get("suppressed_cells") or 0) / cells
+
+
 def read_register(path: Path | str | None = None) -> list[dict[str, Any]]:
     """Read a register file (missing file: empty list), one combined entry per table name.
 
@@ -290,8 +426,10 @@ def read_register(path: Path | str | None = None) -> list[dict[str, Any]]:
         mine = [e for e in entries if e.get("pid") == latest_pid]
         merged = dict(mine[-1])
         merged["passed"] = all(bool(e.get("passed")) for e in mine)
-        for key in ("cells", "primary_suppressed", "secondary_suppressed"):
+        for key in ("cells", "primary_suppressed", "secondary_suppressed", "count_cells",
+                    "suppressed_cells", "merged_categories"):
             merged[key] = sum(int(e.get(key) or 0) for e in mine)
+        merged["replaced_by_sentence"] = any(bool(e.get("replaced_by_sentence")) for e in mine)
         merged["group_disclosures"] = [g for e in mine for g in e.get("group_disclosures") or []]
         merged["notes"] = list(dict.fromkeys(n for e in mine for n in e.get("notes") or []))
         ks = [e["k_achieved"] for e in mine if e.get("k_achieved") is not None]

@@ -346,10 +346,31 @@ def _markdown_table(headers: list[str], cells: list[list[str]]) -> str:
 
     fewest, most = MARKDOWN_COLUMN_DASHES
     widths = [max([len(str(h))] + [len(str(row[i])) for row in cells]) for i, h in enumerate(headers)]
+    widths = _header_safe_widths(headers, [min(most, max(fewest, w)) for w in widths])
     lines = ["| " + " | ".join(clean(h) for h in headers) + " |"]
-    lines.append("|" + "|".join("-" * min(most, max(fewest, w)) for w in widths) + "|")
+    lines.append("|" + "|".join("-" * w for w in widths) + "|")
     lines.extend("| " + " | ".join(clean(c) for c in row) + " |" for row in cells)
     return "\n".join(lines) + "\n"
+
+
+MARKDOWN_LINE_DASHES: int = 90
+"""About the characters a table line holds across the page: relative widths are scaled to it."""
+
+
+def _header_safe_widths(headers: list[str], widths: list[int]) -> list[int]:
+    """Dash counts such that, once pandoc scales the columns to the text width, every column is
+    at least as wide as its header's longest word (plus padding), so headers wrap between words
+    inside their cells instead of running into the next one (PDF and DOCX). Columns wider than
+    that minimum give up room in proportion to their excess."""
+    floors = [max([len(word) for word in str(h).split()] or [1]) + 2 for h in headers]
+    widths = [max(w, f) for w, f in zip(widths, floors)]
+    total = sum(widths)
+    if total <= MARKDOWN_LINE_DASHES or sum(floors) >= MARKDOWN_LINE_DASHES:
+        return widths
+    spare = MARKDOWN_LINE_DASHES - sum(floors)
+    excess = [w - f for w, f in zip(widths, floors)]
+    scale = spare / max(sum(excess), 1)
+    return [f + max(0, int(e * scale)) for f, e in zip(floors, excess)]
 
 
 def release_counts_by_row(

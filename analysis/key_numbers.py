@@ -20,14 +20,17 @@ import yaml
 
 from analysis import outputs
 from analysis import atomic
+from analysis import prose
+from analysis.disclosure import get_profile
 from analysis.models_of_care import (
     ALL_SITES,
     contacts_by_site_period,
     placements_by_site,
-    placements_wide,
+    release_placement_table,
     release_placements,
     women_by_site,
 )
+from analysis.outputs import ReleasedTable
 from analysis.site_profile import interview_flow, read_sites, recruited_women, retention_summary
 from analysis.themes import themes_of
 
@@ -118,20 +121,28 @@ def compute_key_numbers(
     site_codes = {label: code for code, label in read_sites()[["code", "label"]].itertuples(index=False)}
     all_sites = release_placements(placements, name=f"{NAME_PREFIX}/placements", profile=profile)
     all_sites = all_sites.loc[all_sites["site"] == ALL_SITES]
-    for time_label, key in (("At birth", "at_birth"), ("At 18 months", "at_18m")):
+    prof = get_profile(profile)
+    for time_label, key, lead, predicate in (
+        ("At birth", "at_birth", "At birth,", "went home with their mother"),
+        ("At 18 months", "at_18m", "At 18 months,", "were living with their mother"),
+    ):
         overall = all_sites.loc[all_sites["time"] == time_label]
         entry: dict[str, Any] = {
             str(row.placement): (_marker(profile) if bool(row.suppressed) else _fmt_int(int(row.babies)))
             for row in overall.itertuples(index=False)
         }
-        wide = placements_wide(placements, time_label)
-        released = outputs.release_table(
-            wide, name=f"{NAME_PREFIX}/placements-{key}-by-site", count_columns=list(wide.columns[1:]), profile=profile
+        # The same redesigned release as the report's table, so prose and table agree.
+        table = release_placement_table(placements, time_label, name=f"{NAME_PREFIX}/placements-{key}-by-site",
+                                        profile=profile)
+        with_mother, by_site = with_mother_counts(table, site_codes)
+        entry["with_mother"] = with_mother
+        entry["with_mother_by_site"] = by_site
+        entry["with_mother_pct"] = _pct(with_mother, n_recruited) if with_mother else "not published"
+        entry["table_note"] = table.note
+        entry["sentence"] = prose.share_sentence(
+            with_mother or None, n_recruited, prof, lead=lead, noun="babies", predicate=predicate,
+            what=f"how many babies {predicate} {time_label.lower()}",
         )
-        entry["with_mother_by_site"] = {
-            site_codes.get(site, site): _fmt_value(value) for site, value in zip(released["Site"], released["With mother"], strict=True)
-        }
-        entry["with_mother_pct"] = _pct(entry.get("with_mother", "0"), n_recruited)
         placement_numbers[key] = entry
     numbers["placements"] = placement_numbers
 
@@ -157,6 +168,25 @@ def compute_key_numbers(
         "documents_women": _fmt_int(int(segments["document"].nunique())),
     }
     return numbers
+
+
+def with_mother_counts(table: ReleasedTable, site_codes: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """From a released placements table: the all-sites "With mother" value (formatted, a marker,
+    or "" when the design does not show it) and one value per site code ("not published" when
+    the chosen design combined the sites or the table was replaced by a sentence)."""
+    released = table.table
+    sites = list(site_codes.values())
+    hidden = {code: "not published" for code in sites}
+    if released is None or "With mother" not in released.columns:
+        return "", hidden
+    labels = released.iloc[:, 0].astype(str)
+    values = dict(zip(labels, released["With mother"], strict=True))
+    by_site = {site_codes[label]: _fmt_value(value) for label, value in values.items() if label in site_codes}
+    if by_site:
+        shown = [int(str(v).replace(",", "")) for v in by_site.values() if str(v).replace(",", "").isdigit()]
+        total = _fmt_int(sum(shown)) if len(shown) == len(by_site) else ""
+        return total, {**hidden, **by_site}
+    return (_fmt_value(next(iter(values.values()))) if len(values) == 1 else ""), hidden
 
 
 def release_retention(interviews: pd.DataFrame, *, name: str, profile: str | None = None) -> pd.DataFrame:

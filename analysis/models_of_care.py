@@ -6,7 +6,7 @@ tables. Every count table here is meant to go through ``analysis.outputs`` befor
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import altair as alt
 import pandas as pd
@@ -20,6 +20,9 @@ from analysis.site_profile import (
     recruited_women,
     require_columns,
 )
+
+if TYPE_CHECKING:
+    from analysis.outputs import ReleasedTable
 
 FEATURE_LABELS: Final[dict[str, str]] = {
     "nation": "Nation",
@@ -149,6 +152,20 @@ def placements_wide(placements: pd.DataFrame, time: str) -> pd.DataFrame:
     wide = wide[keep].rename(columns={**PLACEMENT_LABELS, "not_known": "Not known"})
     wide.columns.name = None
     return wide.rename_axis("Site").reset_index()
+
+
+def release_placement_table(placements: pd.DataFrame, time: str, *, name: str,
+                            profile: str | None = None) -> ReleasedTable:
+    """The placements-by-site table at ``time`` ("At birth", "At 18 months"), redesigned before
+    suppression by ``analysis.outputs.release_sensitive_table`` (the policy's ``placement``
+    rule: merge placements, combine sites, combine rare categories). Returns its
+    ``ReleasedTable``; the report shows ``display_table()`` and ``note``, and the key numbers
+    read the same release, so prose and table agree."""
+    from analysis import outputs
+
+    wide = placements_wide(placements, time)
+    return outputs.release_sensitive_table(wide, name=name, count_columns=list(wide.columns[1:]),
+                                           what="babies", profile=profile)
 
 
 def placements_chart(released: pd.DataFrame, *, title: str) -> alt.FacetChart:

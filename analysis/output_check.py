@@ -15,6 +15,16 @@ file in the output folder and writes ``<outputs>/output-check.csv`` (atomically)
     disclosure register; figure labels (``fig-...``) with registered counts must pass too.
 ``disclosure_register``
     Every register entry of the build passed, under the profile being checked.
+``information_loss:<label>``
+    Every count table a document shows meets the profile's target: at most
+    ``max_suppressed_share`` of its count cells suppressed and never all of them (a table
+    replaced by a sentence passes). Enforced (a failure) when the profile's ``loss_target`` is
+    ``enforce``; otherwise recorded as ``n/a`` with the figures.
+``exemption``
+    One row per table released as a study-participation count, with the policy's justification
+    (an accepted exception, as an output checker records it).
+
+Every row about a table carries its suppressed share, categories merged and modification.
 
 Every row also records the content fingerprints the outputs were built from
 (:func:`analysis.fingerprints.current`: ``raw_fingerprint`` of the raw export folder,
@@ -49,7 +59,8 @@ LOG_NAME: str = "output-check.csv"
 
 LOG_COLUMNS: tuple[str, ...] = ("file", "table", "check", "result", "detail", "profile",
                                 "data_fingerprint", "synthetic", "checked_at", "raw_fingerprint",
-                                "code_fingerprint")
+                                "code_fingerprint", "suppressed_share", "merged_categories",
+                                "modification")
 """Columns of the output-check log."""
 
 DOCUMENT_SUFFIXES: frozenset[str] = frozenset({".html", ".htm", ".docx", ".pdf", ".pptx", ".md"})
@@ -79,6 +90,12 @@ class CheckRow:
     checked_at: str
     raw_fingerprint: str = ""
     code_fingerprint: str = ""
+    suppressed_share: str = ""
+    """Share of the table's count cells suppressed (e.g. "0.125"; "" when not a count table)."""
+    merged_categories: str = ""
+    """Categories merged by redesign before suppression ("" when not a count table)."""
+    modification: str = ""
+    """How redesign changed the table, or that it was replaced by a sentence."""
 
 
 def data_fingerprint(manifest: Path | None = None) -> str:
@@ -195,10 +212,12 @@ def check_outputs(outputs: Path, *, profile: str | None = None, register: Path |
     stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     rows: list[CheckRow] = []
 
-    def add(file: str, table: str, check: str, ok: bool | None, detail: str) -> None:
+    def add(file: str, table: str, check: str, ok: bool | None, detail: str,
+            entry: dict[str, Any] | None = None) -> None:
         result = "n/a" if ok is None else ("pass" if ok else "fail")
         rows.append(CheckRow(file, table, check, result, detail, prof.name, fingerprint,
-                             is_synthetic, stamp, built_from.raw, built_from.code))
+                             is_synthetic, stamp, built_from.raw, built_from.code,
+                             *_loss_fields(entry)))
 
     if not outputs.is_dir():
         add(str(outputs), "", "outputs_folder", False, "output folder does not exist")
@@ -247,7 +266,15 @@ def check_outputs(outputs: Path, *, profile: str | None = None, register: Path |
             detail = _entry_detail(entry)
             if entry.get("profile") != prof.name:
                 detail = f"released under profile {entry.get('profile')}, checking {prof.name}; " + detail
-            add(name, label, "disclosure", ok, detail)
+            add(name, label, "disclosure", ok, detail, entry)
+            if label.startswith("tbl-") and entry.get("kind") == "table":
+                met, loss = loss_target_met(entry, prof)
+                add(name, label, "information_loss", met if prof.loss_target == "enforce" or met
+                    else None, loss, entry)
+    for entry in entries:
+        if entry.get("exemption"):
+            add("(disclosure register)", str(entry.get("table")), "exemption", True,
+                f"accepted exception, profile {entry.get('profile')}: {entry.get('exemption')}", entry)
     for entry in entries:
         ok = bool(entry.get("passed")) and entry.get("profile") == prof.name
         if not ok or entry.get("group_disclosures"):
@@ -260,6 +287,50 @@ def check_outputs(outputs: Path, *, profile: str | None = None, register: Path |
     add(fingerprints.LOG_BUILD_FILE, "", fingerprints.LOG_BUILD_CHECK, None,
         built_from.detail() or "no input fingerprints (not built by make)")
     return rows
+
+
+def _loss_fields(entry: dict[str, Any] | None) -> tuple[str, str, str]:
+    """The suppressed share, merged categories and modification columns of a log row."""
+    if not entry or entry.get("kind") not in ("table", "figure_counts"):
+        return "", "", ""
+    share = disclosure.suppressed_share(entry)
+    modification = str(entry.get("modification") or "")
+    if entry.get("exemption"):
+        modification = modification or "study-participation count (exemption)"
+    return ("" if share is None else f"{share:.3f}", str(int(entry.get("merged_categories") or 0)),
+            modification)
+
+
+def loss_target_met(entry: dict[str, Any], prof: disclosure.Profile) -> tuple[bool, str]:
+    """Whether a released table meets the profile's information-loss target, and why."""
+    if entry.get("replaced_by_sentence"):
+        return True, "replaced by a sentence saying what can be said"
+    cells = int(entry.get("count_cells") or 0)
+    hidden = int(entry.get("suppressed_cells") or 0)
+    if cells == 0:
+        return True, "no count cells"
+    share = hidden / cells
+    text = (f"{hidden} of {cells} count cells suppressed ({share:.0%}; target at most "
+            f"{prof.max_suppressed_share:.0%}, never all)")
+    return hidden < cells and share <= prof.max_suppressed_share + 1e-9, text
+
+
+def loss_summary(rows: Sequence[CheckRow]) -> str:
+    """One line: tables shown in documents, the largest suppressed share, categories merged,
+    tables redesigned or replaced, and exemptions."""
+    shown = {r.table: r for r in rows if r.check == "information_loss"}
+    shares = [float(r.suppressed_share) for r in shown.values() if r.suppressed_share]
+    worst = max(shown.values(), key=lambda r: float(r.suppressed_share or 0), default=None)
+    merged = sum(int(r.merged_categories or 0) for r in shown.values())
+    redesigned = sum(1 for r in shown.values() if r.modification and "exemption" not in r.modification)
+    exemptions = sum(1 for r in rows if r.check == "exemption")
+    missed = sum(1 for r in shown.values() if r.result != "pass")
+    top = (f"largest {float(worst.suppressed_share or 0):.0%} ({worst.table})" if worst and shares
+           else "largest 0%")
+    return (f"information loss: {len(shown)} table(s) in documents, {top}, "
+            f"{sum(1 for s in shares if s > 0)} with suppressed cells, {missed} over target; "
+            f"{merged} categories merged in {redesigned} redesigned table(s); "
+            f"{exemptions} participation-count exemption(s)")
 
 
 def write_log(rows: Sequence[CheckRow], target: Path) -> None:
@@ -279,6 +350,7 @@ def summary(rows: Sequence[CheckRow]) -> str:
     lines = [f"FAIL {r.file}{' [' + r.table + ']' if r.table else ''}: {r.check}: {r.detail}"
              for r in failures]
     files = len({r.file for r in rows})
+    lines.append(loss_summary(rows))
     lines.append(f"output check: {len(rows)} check(s) on {files} file(s); "
                  f"{len(failures)} failed; profile {rows[0].profile if rows else '?'}; "
                  f"data {rows[0].data_fingerprint if rows else '?'}")

@@ -18,7 +18,9 @@ Name tables and figure counts after the Quarto label of the cell that shows them
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -40,11 +42,39 @@ from analysis.disclosure import (
 
 __all__ = [
     "DisclosureError",
+    "ReleasedTable",
     "disclosure_footnote",
+    "release_sensitive_table",
     "release_counts",
     "release_participant_level",
     "release_table",
 ]
+
+
+@dataclass(frozen=True)
+class ReleasedTable:
+    """What :func:`release_sensitive_table` publishes: a redesigned, suppressed table, or (when
+    no design meets the profile's information-loss target) a sentence instead of the table."""
+
+    name: str
+    table: pd.DataFrame | None
+    """The released table (``None`` when replaced by ``sentence``)."""
+    sentence: str | None
+    """What can be said when the table cannot be published."""
+    note: str
+    """Footnote for the document: how the table was modified and what the markers mean."""
+    modification: str
+    """How redesign changed the table ("" when published as designed)."""
+    merged_categories: int
+    suppressed_share: float | None
+    count_columns: tuple[str, ...] = ()
+    designs_tried: int = 1
+
+    def display_table(self) -> pd.DataFrame:
+        """The table to show; when replaced, a one-cell table holding the sentence."""
+        if self.table is not None:
+            return self.table
+        return pd.DataFrame({"Not published": [self.sentence or ""]})
 
 
 def disclosure_footnote(profile: str | None = None) -> str:
@@ -93,6 +123,7 @@ def release_table(
     row_totals_published: bool | None = None,
     percent: Literal["row", "column"] | None = None,
     policy: Policy | None = None,
+    column_totals_published: bool | None = None,
 ) -> pd.DataFrame:
     """Return the display-safe version of a table of counts (see module docstring).
 
@@ -101,7 +132,13 @@ def release_table(
     cells, and released consistently. Margins are assumed to be published even when absent from
     ``table`` (row totals only when there are two or more category columns; set
     ``row_totals_published=False`` when the count columns do not add up to anything, e.g.
-    different waves of the same women).
+    different waves of the same women). Column totals are assumed published when there are two or
+    more rows; set ``column_totals_published=False`` when the rows do not add up to anything
+    published (e.g. rows affected by different cleaning rules).
+
+    A table whose name the policy lists as a study-participation count is released as the
+    profile's ``participation_counts`` says (``study``: published as counted; ``tre-release``:
+    rounded, never redacted), and the exemption is recorded with its justification.
 
     ``study``: 1-4 become ``<5``, complementary cells ``[c]``, audited so no hidden count can be
     worked out. ``tre-release``: <=7 become ``[REDACTED]``, the rest rounded to 5, totals summed
@@ -110,7 +147,8 @@ def release_table(
     """
     out, entry = _release_table(table, name=name, count_columns=count_columns, profile=profile,
                                 row_totals_published=row_totals_published, percent=percent,
-                                policy=policy, kind="table")
+                                policy=policy, kind="table",
+                                column_totals_published=column_totals_published)
     record(entry)
     return out
 
@@ -125,10 +163,16 @@ def _release_table(
     percent: Literal["row", "column"] | None,
     policy: Policy | None,
     kind: Literal["table", "figure_counts"],
+    column_totals_published: bool | None = None,
 ) -> tuple[pd.DataFrame, RegisterEntry]:
     """Apply the profile to a table; return the released table and its (unrecorded) register entry."""
     prof = get_profile(profile, policy)
     pol = policy or load_policy()
+    exempt = prof.participation_counts != "protect" and pol.is_participation(name)
+    if exempt:  # nothing is unsafe; "round" keeps the profile's rounding
+        prof = dataclasses.replace(
+            prof, max_unsafe_count=0,
+            method="suppress" if prof.participation_counts == "publish" else "redact_round")
     count_columns = list(count_columns)
     if not count_columns:
         raise DisclosureError(f"table {name!r}: count_columns is empty")
@@ -163,14 +207,24 @@ def _release_table(
     if total_cols:
         row_margin = True
     column_margin = interior.shape[0] >= 2 or bool(total_rows.any())
+    if column_totals_published is False and not total_rows.any():
+        column_margin = False
     sensitive = pol.is_sensitive(name)
     mode = prof.group_disclosure_sensitive if sensitive else prof.group_disclosure
+    if exempt:
+        mode = "ignore"
     groups = group_disclosure_rows(interior) if (row_margin and mode != "ignore") else []
     hide_rows = groups if mode == "suppress" else []
     labels_of = ([" | ".join(str(v) for v in row) for row in body[label_columns].itertuples(index=False)]
                  if label_columns else [str(label) for label in body.index])
     entry = RegisterEntry(table=name, kind=kind, profile=prof.name, passed=True,
                           cells=int(interior.size))
+    if exempt:
+        entry.exemption = pol.participation_justification
+        how = ("published as counted" if prof.participation_counts == "publish"
+               else f"rounded to the nearest {prof.rounding_base}, not redacted")
+        entry.notes.append(f"study-participation count {how} (accepted exception to "
+                           "small-cell suppression)")
     if groups:
         entry.group_disclosures = [
             f"row {labels_of[i]!r}: only {category_cols[int(np.argmax(interior[i] > 0))]!r} non-zero"
@@ -240,11 +294,130 @@ def _release_table(
             out[column] = pd.array(values, dtype="Int64")
         else:
             out[column] = pd.Series(values, index=out.index, dtype="object")
+    entry.count_cells, entry.suppressed_cells = suppression_count(out, count_columns)
     if percent is not None:
         out = _add_percentages(out, body_positions, category_cols, released_interior,
                                row_denominator if percent == "row" else col_denominator,
                                percent, prof.secondary_marker)
     return out, entry
+
+
+def release_sensitive_table(
+    table: pd.DataFrame,
+    *,
+    name: str,
+    count_columns: Sequence[str],
+    what: str = "people",
+    profile: str | None = None,
+    row_totals_published: bool | None = None,
+    column_totals_published: bool | None = None,
+    policy: Policy | None = None,
+) -> ReleasedTable:
+    """Redesign a sensitive table before suppressing it; return the design that publishes most.
+
+    Candidate designs come from the policy's ``redesign`` rule for ``name`` (see
+    :mod:`analysis.redesign`): the table as it is, then every subset of the declared steps applied
+    in order. Each is released exactly as :func:`release_table` would (primary and secondary
+    suppression with the exact recovery audit, or redaction and rounding); a design qualifies
+    when every check passed, at most the profile's ``max_suppressed_share`` of its count cells is
+    suppressed and at least one is shown. Among qualifying designs the one showing most count
+    cells wins (ties: fewest categories merged, then the steps declared first). When none
+    qualifies, the table is replaced by a sentence giving what can be said (the total, itself
+    disclosure-controlled). ``what`` names the units counted ("babies"). The chosen design (or
+    the replacement) is recorded in the disclosure register with its suppressed share, the
+    categories merged and how it was modified.
+    """
+    from analysis import redesign
+
+    prof = get_profile(profile, policy)
+    pol = policy or load_policy()
+    designs = redesign.candidate_designs(table, count_columns, pol.redesign_rule(name), prof, name=name)
+    best: tuple[tuple[int, int, tuple[int, ...]], redesign.Design, pd.DataFrame, RegisterEntry] | None = None
+    for design in designs:
+        out, entry = _release_table(design.table, name=name, count_columns=list(design.count_columns),
+                                    profile=prof.name, row_totals_published=row_totals_published,
+                                    percent=None, policy=pol, kind="table",
+                                    column_totals_published=column_totals_published)
+        shown = entry.count_cells - entry.suppressed_cells
+        share = entry.suppressed_cells / entry.count_cells if entry.count_cells else 1.0
+        if not entry.passed or shown == 0 or share > prof.max_suppressed_share + 1e-9:
+            continue
+        key = (-shown, design.merged_categories, design.steps)
+        if best is None or key < best[0]:
+            best = (key, design, out, entry)
+    tried = f"{len(designs)} design(s) tried"
+    if best is None:
+        sentence = _replacement_sentence(table, count_columns, name=name, what=what, profile=prof,
+                                         policy=pol, designs=designs)
+        entry = RegisterEntry(table=name, kind="table", profile=prof.name, passed=True,
+                              cells=int(len(table) * len(count_columns)), replaced_by_sentence=True,
+                              modification=f"replaced by a sentence: no design showed any count with "
+                                           f"at most {prof.max_suppressed_share:.0%} of cells suppressed",
+                              notes=[tried])
+        record(entry)
+        return ReleasedTable(name=name, table=None, sentence=sentence, note=sentence,
+                             modification=entry.modification, merged_categories=0,
+                             suppressed_share=None, count_columns=tuple(count_columns),
+                             designs_tried=len(designs))
+    _key, design, out, entry = best
+    entry.merged_categories = design.merged_categories
+    entry.modification = "; ".join(design.descriptions)
+    entry.notes.append(tried + (f"; chosen: {entry.modification}" if design.modified else "; chosen: as designed"))
+    record(entry)
+    share = entry.suppressed_cells / entry.count_cells if entry.count_cells else None
+    return ReleasedTable(name=name, table=out, sentence=None,
+                         note=_table_note(design, entry, prof), modification=entry.modification,
+                         merged_categories=design.merged_categories, suppressed_share=share,
+                         count_columns=design.count_columns, designs_tried=len(designs))
+
+
+def _table_note(design: object, entry: RegisterEntry, prof: object) -> str:
+    """Footnote: how the table was modified, then how many cells are withheld and why."""
+    from analysis.redesign import Design
+
+    assert isinstance(design, Design)
+    parts = []
+    if design.modified:
+        parts.append("To protect small counts the table was redesigned before any cell was "
+                     f"withheld: {'; '.join(design.descriptions)}.")
+    if entry.suppressed_cells:
+        parts.append(f"{entry.suppressed_cells} of {entry.count_cells} cells withheld. "
+                     f"{getattr(prof, 'footnote', '')}")
+    elif entry.rounded:
+        parts.append(f"No cell withheld. {getattr(prof, 'footnote', '')}")
+    else:
+        parts.append("No cell withheld.")
+    return " ".join(parts)
+
+
+def _replacement_sentence(table: pd.DataFrame, count_columns: Sequence[str], *, name: str, what: str,
+                          profile: object, policy: Policy, designs: Sequence[object]) -> str:
+    """What can be said of a table no design can publish: its total, disclosure-controlled."""
+    from analysis.disclosure import Profile
+
+    assert isinstance(profile, Profile)
+    total = int(pd.to_numeric(table[list(count_columns)].stack(), errors="coerce").fillna(0).sum())
+    released, _entry = _release_table(pd.DataFrame({"item": ["covered"], "n": [total]}), name=name,
+                                      count_columns=["n"], profile=profile.name,
+                                      row_totals_published=False, percent=None, policy=policy,
+                                      kind="table")
+    value = released.at[0, "n"]
+    if isinstance(value, str):
+        amount = f"{profile.max_unsafe_count} or fewer {what}" if value == profile.primary_marker \
+            else f"a small number of {what}"
+    else:
+        amount = f"{'about ' if profile.rounding_base and profile.method == 'redact_round' else ''}{int(value)} {what}"
+    redesigned = "even after redesign (merging categories, combining rows) " if len(designs) > 1 else ""
+    return (f"Not published: the table covers {amount}, but {redesigned}more than "
+            f"{profile.max_suppressed_share:.0%} of its cells would have to be withheld to "
+            "protect small counts.")
+
+
+def suppression_count(released: pd.DataFrame, count_columns: Sequence[str]) -> tuple[int, int]:
+    """(count cells shown, of which shown as a marker) in a released table's count columns."""
+    cells = released[list(count_columns)]
+    hidden = cells.map(lambda v: isinstance(v, str)).to_numpy()
+    return int(cells.size), int(hidden.sum())
 
 
 def _add_percentages(out: pd.DataFrame, body_positions: np.ndarray, category_cols: list[str],

@@ -89,4 +89,17 @@ def test_markdown_table_dashes_follow_column_content_so_pandoc_sizes_columns() -
 
     text = _markdown_table(["File", "Rows"], [["contacts_huddersfield.csv", "6"], ["x" * 90, "<5"]])
     separator = text.splitlines()[1]
-    assert separator == "|" + "-" * 40 + "|" + "-" * 4 + "|"
+    # "Rows" gets its header word plus padding (6), so the header never runs into its neighbour.
+    assert separator == "|" + "-" * 40 + "|" + "-" * 6 + "|"
+
+
+def test_markdown_table_keeps_every_header_word_when_columns_are_scaled() -> None:
+    from analysis.figures import MARKDOWN_LINE_DASHES, _markdown_table
+
+    headers = ["Theme", "Women", "Professional segments", "Women (example)", "Professionals (example)"]
+    cells = [["x" * 60, "36", "26", "y" * 200, "z" * 200]]
+    widths = [len(part) for part in _markdown_table(headers, cells).splitlines()[1].strip("|").split("|")]
+    assert sum(widths) <= MARKDOWN_LINE_DASHES + len(widths)
+    for header, width in zip(headers, widths):
+        assert width >= max(len(word) for word in header.split()) + 2, header
+    assert widths[3] > widths[1] and widths[4] > widths[1]  # long text still gets more room
