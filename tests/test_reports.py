@@ -323,7 +323,8 @@ def test_pdf_report_has_every_section(report_outputs: Path) -> None:
     text = pdf_text(report_outputs / "report.pdf")
     for heading in [*CHAPTERS, *REQUIRED_SECTIONS, "Main outcome measures"]:
         assert heading in text, heading
-    assert re.search(r"Figure \d+:", text) and re.search(r"Table \d+:", text)
+    # Typst joins "Figure" and its number with a no-break space (\s matches it).
+    assert re.search(r"Figure\s\d+:", text) and re.search(r"Table\s\d+:", text)
 
 
 def test_references_are_vancouver_numbered_and_complete(report_outputs: Path) -> None:

@@ -273,11 +273,25 @@ def run_pandoc(arguments: list[str], cwd: Path, source: Path,
         print(f"render: pandoc: {line}", file=sys.stderr)
 
 
+def pdf_font_dir() -> Path:
+    """The folder of the DejaVu fonts every PDF is set in: matplotlib's copy (a pinned package).
+
+    Typst is told to ignore the machine's fonts, so a PDF does not change with what happens to be
+    installed (a machine with Liberation Sans would otherwise lay the briefings out differently
+    from one without).
+    """
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
 def compile_typst(typ_file: Path, pdf_file: Path, root: Path) -> None:
-    """Compile Typst to PDF with a fixed timestamp (same input, same PDF)."""
+    """Compile Typst to PDF with a fixed timestamp and fonts from the environment, not the
+    machine (same input, same PDF on every machine)."""
     try:
         typst.compile(str(typ_file), output=str(pdf_file), root=str(root),
-                      timestamp=int(FIXED_TIMESTAMP.timestamp()))
+                      timestamp=int(FIXED_TIMESTAMP.timestamp()),
+                      font_paths=[str(pdf_font_dir())], ignore_system_fonts=True)
     except Exception as exc:  # the binding raises its own error types
         raise RenderError(f"{typ_file}: typst failed: {exc}") from exc
 
