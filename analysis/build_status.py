@@ -11,9 +11,11 @@ and says in a few lines whether the outputs are current, and if not, what change
     code:     CHANGED since the outputs were built: report sources
     NOT CURRENT: run `make` before sending any output.
 
-``python -m analysis.build_status --dir data_derived/.fingerprints --log reports/_output/output-check.csv``
-exits 0 when the outputs are current and 1 when they are not (run through ``make status``, which
-first brings the stamps up to date). Standard library only, like :mod:`analysis.fingerprints`.
+``python -m analysis.build_status --dir data_derived/.fingerprints --log reports/_output/output-check.csv
+-- --tree raw DATA_RAW --group ...`` (what ``make status`` runs, with the Makefile's groups)
+fingerprints the inputs now present without rewriting any stamp, so asking changes nothing that
+``make`` decides, and exits 0 when the outputs are current and 1 when they are not. Standard
+library only, like :mod:`analysis.fingerprints`.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ class Status:
 
 @dataclass(frozen=True)
 class Recorded:
-    """What an output-check log records about the build it checked."""
+    """What an output-check log records about the build it checked (``files``: the outputs it
+    lists, leaving out pseudo-files such as ``(disclosure register)`` and files in hidden build
+    folders, which renderers remove when they finish)."""
 
     rows: int
     failed: int
@@ -62,8 +66,9 @@ def read_log(log: Path) -> Recorded:
         raw=frozenset(r.get("raw_fingerprint") or "" for r in rows),
         code=frozenset(r.get("code_fingerprint") or "" for r in rows),
         groups=fp.BuildFingerprints.parse_detail(build_row.get("detail") or "") if build_row else {},
-        files=tuple(sorted({str(r["file"]) for r in rows
-                            if r.get("file") and not str(r["file"]).startswith("(")})),
+        files=tuple(sorted({str(r["file"]) for r in rows if r.get("file")
+                            and not str(r["file"]).startswith("(")
+                            and not any(part.startswith(".") for part in str(r["file"]).split("/"))})),
     )
 
 
@@ -82,14 +87,24 @@ def _listing(names: Sequence[str], limit: int = 6) -> str:
     return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def status(stamp_dir: Path, log: Path, outputs: Path | None = None) -> Status:
-    """Compare the fingerprints recorded in the output-check log with the current stamps.
+def status(stamp_dir: Path, log: Path, outputs: Path | None = None,
+           inputs: Sequence[fp.GroupFingerprint] | None = None) -> Status:
+    """Compare the fingerprints recorded in the output-check log with those of the inputs now
+    present: ``inputs`` when given (``make status`` fingerprints them without writing a stamp,
+    so asking changes nothing make decides), else the stamps in ``stamp_dir``.
 
-    The outputs are current when the log exists, records the raw and code fingerprints the stamps
-    hold now, reports no failed check, and no output it lists is missing or was written after it.
+    The outputs are current when the log exists, records the raw and code fingerprints of the
+    inputs now present, reports no failed check, and no output it lists is missing or was
+    written after it.
     """
     outputs = Path(outputs) if outputs is not None else log.parent
-    now = fp.current(stamp_dir)
+    if inputs is None:
+        now = fp.current(stamp_dir)
+        raw_stamp = fp.read_stamp(Path(stamp_dir) / (fp.RAW_GROUP + fp.STAMP_SUFFIX)) or {}
+    else:
+        now = fp.combine({group.name: group.digest for group in inputs})
+        raw = next((g for g in inputs if g.name == fp.RAW_GROUP), None)
+        raw_stamp = {"root": raw.root, "files": raw.files} if raw else {}
     try:
         recorded = read_log(log)
         log_time = log.stat().st_mtime
@@ -99,7 +114,6 @@ def status(stamp_dir: Path, log: Path, outputs: Path | None = None) -> Status:
     lines = [f"outputs:  {_shown(str(outputs))}, checked {recorded.checked_at} ({recorded.rows} "
              f"checks, {recorded.failed} failed{': see ' + log.name if recorded.failed else ''})"]
     ok = recorded.failed == 0 and recorded.rows > 0
-    raw_stamp = fp.read_stamp(Path(stamp_dir) / (fp.RAW_GROUP + fp.STAMP_SUFFIX)) or {}
     raw_files = raw_stamp.get("files")
     where = (f"{_shown(str(raw_stamp.get('root', '?')))} "
              f"({len(raw_files) if isinstance(raw_files, dict) else '?'} files)")
@@ -143,8 +157,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, required=True, help="stamp folder (data_derived/.fingerprints)")
     parser.add_argument("--log", type=Path, required=True, help="output-check log")
     parser.add_argument("--outputs", type=Path, default=None, help="output folder (default: the log's)")
+    parser.add_argument("groups", nargs=argparse.REMAINDER,
+                        help="after --: the Makefile's --tree/--group arguments, to fingerprint the "
+                             "inputs now present (default: read the stamps)")
     args = parser.parse_args(argv)
-    result = status(args.dir, args.log, args.outputs)
+    inputs = None
+    spec = args.groups[1:] if args.groups[:1] == ["--"] else args.groups
+    if spec:
+        try:
+            _, trees, groups = fp.parse_groups(spec)
+            inputs = fp.fingerprint_all(args.dir, trees, groups)
+        except (fp.FingerprintError, OSError) as exc:
+            print(f"status: {exc}", file=sys.stderr)
+            return 1
+    result = status(args.dir, args.log, args.outputs, inputs)
     print("\n".join(result.lines))
     return 0 if result.current else 1
 

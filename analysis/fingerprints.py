@@ -265,17 +265,15 @@ def write_stamps(stamp_dir: str | os.PathLike[str], groups: Sequence[GroupFinger
     return changed
 
 
-def update(stamp_dir: str | os.PathLike[str], trees: Sequence[tuple[str, str]], groups: Sequence[Sequence[str]],
-           *, verify: bool = False) -> list[str]:
-    """Fingerprint every group and rewrite the stamps that changed (see the module docstring).
+def fingerprint_all(stamp_dir: str | os.PathLike[str], trees: Sequence[tuple[str, str]],
+                    groups: Sequence[Sequence[str]], *, verify: bool = False) -> list[GroupFingerprint]:
+    """Fingerprint every group (through the hash cache in ``stamp_dir``); write no stamp.
 
     Args:
-        stamp_dir: the stamp folder (created if missing).
+        stamp_dir: the stamp folder, holding the hash cache (created if missing).
         trees: ``(name, folder)`` pairs: folders fingerprinted whole (the raw exports).
         groups: ``[name, file, file, ...]`` lists: files (or folders) of one group.
         verify: hash every file, ignoring the cache.
-
-    Returns the names of the groups whose stamps were rewritten.
     """
     cache_path = os.path.join(stamp_dir, CACHE_NAME)
     cache = HashCache.load(cache_path, verify=verify)
@@ -286,9 +284,16 @@ def update(stamp_dir: str | os.PathLike[str], trees: Sequence[tuple[str, str]], 
     prints = [fingerprint_tree(name, folder, cache) for name, folder in trees]
     prints += [fingerprint_files(g[0], g[1:], cache) for g in groups]
     os.makedirs(stamp_dir, exist_ok=True)
-    changed = write_stamps(stamp_dir, prints)
     cache.save(cache_path)
-    return changed
+    return prints
+
+
+def update(stamp_dir: str | os.PathLike[str], trees: Sequence[tuple[str, str]], groups: Sequence[Sequence[str]],
+           *, verify: bool = False) -> list[str]:
+    """Fingerprint every group and rewrite the stamps that changed (see the module docstring);
+    arguments as :func:`fingerprint_all`. Returns the names of the groups whose stamps were
+    rewritten."""
+    return write_stamps(stamp_dir, fingerprint_all(stamp_dir, trees, groups, verify=verify))
 
 
 class BuildFingerprints:
@@ -347,16 +352,13 @@ USAGE = ("usage: python -S -m analysis.fingerprints update --dir STAMP_DIR "
          "[--tree NAME FOLDER]... [--group NAME FILE...]...")
 
 
-def parse_update_args(argv: Sequence[str]) -> tuple[str, list[tuple[str, str]], list[list[str]]]:
-    """Parse ``update --dir D [--tree NAME FOLDER]... [--group NAME FILE...]...`` (by hand:
+def parse_groups(args: Sequence[str]) -> tuple[str | None, list[tuple[str, str]], list[list[str]]]:
+    """Parse ``[--dir D] [--tree NAME FOLDER]... [--group NAME FILE...]...`` (by hand:
     ``argparse`` alone costs more than a no-op fingerprint run)."""
-    args = list(argv)
-    if not args or args[0] != "update":
-        raise FingerprintError(USAGE)
     stamp_dir: str | None = None
     trees: list[tuple[str, str]] = []
     groups: list[list[str]] = []
-    i = 1
+    i = 0
     while i < len(args):
         flag = args[i]
         if flag == "--dir" and i + 1 < len(args):
@@ -372,8 +374,6 @@ def parse_update_args(argv: Sequence[str]) -> tuple[str, list[tuple[str, str]], 
             i = j
         else:
             raise FingerprintError(f"unexpected argument {flag!r}; {USAGE}")
-    if stamp_dir is None:
-        raise FingerprintError(f"--dir is required; {USAGE}")
     return stamp_dir, trees, groups
 
 
@@ -382,7 +382,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     one line; exit 1, with one line on stderr, when a named file cannot be read.
     ``FINGERPRINT_VERIFY=1`` hashes every file, ignoring the cache."""
     try:
-        stamp_dir, trees, groups = parse_update_args(sys.argv[1:] if argv is None else argv)
+        args = list(sys.argv[1:] if argv is None else argv)
+        if not args or args[0] != "update":
+            raise FingerprintError(USAGE)
+        stamp_dir, trees, groups = parse_groups(args[1:])
+        if stamp_dir is None:
+            raise FingerprintError(f"--dir is required; {USAGE}")
         changed = update(stamp_dir, trees, groups,
                          verify=os.environ.get("FINGERPRINT_VERIFY", "") not in ("", "0"))
     except (FingerprintError, OSError) as exc:

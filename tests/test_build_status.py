@@ -40,6 +40,8 @@ def write_log(outputs: Path, built_from: fp.BuildFingerprints, result: str = "pa
                          "code_fingerprint"])
         writer.writerow(["report.html", "", "identifier_scan", result, "", "2024-06-30T10:00:00+00:00",
                          built_from.raw, built_from.code])
+        writer.writerow([".briefings-build/tmp/overall.qmd", "", "identifier_scan", "pass", "",
+                         "2024-06-30T10:00:00+00:00", built_from.raw, built_from.code])
         writer.writerow([fp.LOG_BUILD_FILE, "", fp.LOG_BUILD_CHECK, "n/a", built_from.detail(),
                          "2024-06-30T10:00:00+00:00", built_from.raw, built_from.code])
 

@@ -255,6 +255,7 @@ def test_make_status_says_whether_the_outputs_match_the_inputs(current: Project)
     assert "NOT CURRENT" in result.stdout
     bib.write_bytes(original)  # undone before any make: current again
     assert current.run("status").returncode == 0
+    assert current.make() == []  # asking wrote no stamp: nothing to rebuild
 
     _edit_contact_log(current.root / CONTACTS)
     result = current.run("status")
