@@ -228,6 +228,15 @@ def journey_chart(frames: dict[str, pd.DataFrame], *, title: str, lanes: list[st
 BROWSER_LANE_SEPARATOR: Final[str] = "|"
 """Separates a lane's sort key from its label in the journey browser (``03|Drug service``)."""
 
+BROWSER_COLUMNS: Final[dict[str, list[str]]] = {
+    "contacts": ["study_id", "lane_key", "week"],
+    "events": ["study_id", "label", "week", "row"],
+    "interviews": ["study_id", "lane_key", "label", "week"],
+    "placements": ["study_id", "lane_key", "label", "text", "start", "end"],
+    "lanes": ["study_id", "lane_key", "start", "end"],
+}
+"""The journey browser's tables and their columns (only what the chart draws)."""
+
 
 def journey_browser_frames(
     study_ids: list[str],
@@ -253,6 +262,8 @@ def journey_browser_frames(
     require_columns(interviews, ["study_id", "wave", "status", "week_rel_birth"], table_name="interviews")
     require_columns(placements, ["study_id", "placement", "from_week", "to_week"], table_name="placements")
     ids = pd.Index(list(dict.fromkeys(study_ids)), name="study_id")
+    if ids.empty:
+        return {name: pd.DataFrame(columns=columns) for name, columns in BROWSER_COLUMNS.items()}
     labels = service_labels()
 
     own_contacts = contacts.loc[contacts["study_id"].isin(ids)]
@@ -348,14 +359,14 @@ def journey_browser_frames(
         index = pd.MultiIndex.from_frame(table[["study_id", "lane"]])
         return table.assign(lane_key=keys.reindex(index).to_numpy())
 
-    contact_layer = keyed(contact_layer).sort_values(["study_id", "lane", "week"], kind="stable")
-    return {
-        "contacts": contact_layer[["study_id", "lane_key", "week"]].reset_index(drop=True),
-        "events": event_layer[["study_id", "label", "week", "row"]].reset_index(drop=True),
-        "interviews": keyed(interview_layer)[["study_id", "lane_key", "label", "week"]].reset_index(drop=True),
-        "placements": keyed(placement_layer)[["study_id", "lane_key", "label", "text", "start", "end"]].reset_index(drop=True),
-        "lanes": lanes[["study_id", "lane_key", "start", "end"]].reset_index(drop=True),
+    tables = {
+        "contacts": keyed(contact_layer).sort_values(["study_id", "lane", "week"], kind="stable"),
+        "events": event_layer,
+        "interviews": keyed(interview_layer),
+        "placements": keyed(placement_layer),
+        "lanes": lanes,
     }
+    return {name: tables[name][columns].reset_index(drop=True) for name, columns in BROWSER_COLUMNS.items()}
 
 
 def journey_browser_chart(frames: dict[str, pd.DataFrame], *, title: str) -> alt.VConcatChart:
