@@ -141,9 +141,9 @@ test: $(SETUP_STAMP) ## Run every test (unit, notebooks, renders, browser), offl
 	  $(PY) -m pytest -p no:cacheprovider -p no:xdist --nbval-lax --nbval-current-env \
 	    notebooks/01_clean.ipynb notebooks/02_site_profile.ipynb notebooks/03_synthesis.ipynb notebooks/explore.ipynb
 
-lab: $(SETUP_STAMP) ## Open JupyterLab on the project's kernel with the data ready
+lab: $(SETUP_STAMP) ## Open JupyterLab (loopback, token, offline) on explore.ipynb with the data ready
 	@$(MAKE) --no-print-directory analysis
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	@$(PY) -m analysis.lab $(LAB_ARGS)
 
 synthetic: $(SETUP_STAMP) ## Regenerate data_raw/synthetic from its recorded seed
 	$(PY) -m analysis.synthetic --from-manifest data_raw/synthetic/manifest.json --out data_raw/synthetic
