@@ -23,7 +23,9 @@ MAKEFLAGS += --no-builtin-rules
 # stages never interleaves mid-line. Only the top-level make sets this: the recursive makes of
 # the verbs below share its job slots. Interactive and long single-command goals (lab, test,
 # bench) print as they go.
-JOBS ?= $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+ifndef JOBS
+JOBS := $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+endif
 LIVE_GOALS := lab test test-fast bench help lock synthetic
 ifeq ($(MAKELEVEL),0)
 MAKEFLAGS += -j$(JOBS)
