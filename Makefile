@@ -9,13 +9,30 @@
 #               -> 03_synthesis (+ _variables.yml) -> report / slides / briefings
 #               -> output-check.csv
 # so `make` after `make` does nothing, one site's change reruns only that site, and
-# `make -j2` runs independent stages in parallel.
+# independent stages run in parallel.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 MAKEFLAGS += --no-builtin-rules
+
+# Parallel by default: plain `make` runs as many jobs as the machine has cores (JOBS=N to choose;
+# `make -jN` on the command line wins, so `make -j1` is a serial build). Each job's output is
+# held back and printed whole when its command ends (--output-sync), so the output of parallel
+# stages never interleaves mid-line. Only the top-level make sets this: the recursive makes of
+# the verbs below share its job slots. Interactive and long single-command goals (lab, test,
+# bench) print as they go.
+ifndef JOBS
+JOBS := $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+endif
+LIVE_GOALS := lab test test-fast bench help lock synthetic
+ifeq ($(MAKELEVEL),0)
+MAKEFLAGS += -j$(JOBS)
+ifeq ($(filter $(LIVE_GOALS),$(MAKECMDGOALS)),)
+MAKEFLAGS += --output-sync=target
+endif
+endif
 
 # ---------------------------------------------------------------- settings
 PYTHON_SYS ?= python3
@@ -169,9 +186,9 @@ test: $(SETUP_STAMP) ## Run every test (unit, notebooks, renders, browser), offl
 	  $(PY) -m pytest -p no:cacheprovider -p no:xdist --nbval-lax --nbval-current-env \
 	    notebooks/01_clean.ipynb notebooks/02_site_profile.ipynb notebooks/03_synthesis.ipynb notebooks/explore.ipynb
 
-lab: $(SETUP_STAMP) ## Open JupyterLab on the project's kernel with the data ready
+lab: $(SETUP_STAMP) ## Open JupyterLab (loopback, token, offline) on explore.ipynb with the data ready
 	@$(MAKE) --no-print-directory analysis
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	@$(PY) -m analysis.lab $(LAB_ARGS)
 
 synthetic: $(SETUP_STAMP) ## Regenerate data_raw/synthetic from its recorded seed
 	$(PY) -m analysis.synthetic --from-manifest data_raw/synthetic/manifest.json --out data_raw/synthetic

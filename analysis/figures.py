@@ -9,6 +9,16 @@ spec). ``show`` applies the study theme, renders a static PNG and SVG offline wi
 - ``image/png``: the static image (scale 2), used by Quarto and nbconvert;
 - ``text/plain``: the alt text, with ``{"fig-alt": alt}`` in the output metadata.
 
+Each figure is drawn once: Vega runs once to make the SVG, the PNG is rasterised from that SVG
+(byte-identical to vl-convert's own PNG at the same scale) and then losslessly re-encoded
+(opaque RGB, a palette when the image has 256 colours or fewer, zlib level 9), which makes it
+several times smaller than vl-convert's PNG. The same bytes go to the notebook and to
+``<name>.png``, so notebook, report and slides share one rendering.
+
+Participant-level interactive pictures (journey maps, the journey browser) use
+``show(..., static=False)``: spec and alt text only, no static rendering; they are for the study
+team in JupyterLab and never embedded in a report.
+
 ``show_table`` displays a table as ``text/html`` (a plain accessible ``<table>``),
 ``text/markdown`` (a pipe table, so Word output gets a real table) and ``text/plain``.
 Tables must already have passed through ``analysis.outputs.release_table``.
@@ -19,6 +29,7 @@ from __future__ import annotations
 import base64
 import copy
 import html
+import io
 import json
 import math
 import os
@@ -26,8 +37,10 @@ from pathlib import Path
 from typing import Any, Final
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import vl_convert as vlc
+from PIL import Image
 
 from analysis import atomic
 from analysis import palette
@@ -39,7 +52,14 @@ VL_VERSION: Final[str] = "6.4"
 """Vega-Lite library version vl-convert uses; matches the schema altair 6.3 writes."""
 
 PNG_SCALE: Final[float] = 2.0
-"""Static PNG scale factor (2 = crisp on high-density screens and in print)."""
+"""Static PNG scale factor: device pixels per CSS pixel (2 = crisp on high-density screens and
+in print)."""
+
+PNG_PPI: Final[float] = 144.0
+"""Resolution recorded in the PNG's ``pHYs`` chunk (72 x ``PNG_SCALE``)."""
+
+PNG_COMPRESS_LEVEL: Final[int] = 9
+"""zlib level of the re-encoded PNG (lossless; 9 = smallest)."""
 
 SYNTHETIC_NOTE: Final[str] = "SYNTHETIC DATA: not findings of the study"
 """Subtitle added to every figure made from synthetic data."""
@@ -111,15 +131,47 @@ def chart_spec(chart: alt.TopLevelMixin | dict[str, Any], *, synthetic: bool = F
 
 def render_png(spec: dict[str, Any]) -> bytes:
     """Render a Vega-Lite spec to PNG bytes offline (deterministic: fixed font, locale, scale)."""
-    return vlc.vegalite_to_png(
-        spec,
-        vl_version=VL_VERSION,
-        scale=PNG_SCALE,
-        ppi=144,
-        format_locale="en-GB",
-        time_format_locale="en-GB",
-        allowed_base_urls=[],
-    )
+    return svg_to_png(render_svg(spec))
+
+
+def svg_to_png(svg: str) -> bytes:
+    """Rasterise an SVG made by ``render_svg`` to the study's static PNG (``PNG_SCALE``).
+
+    vl-convert multiplies its ``scale`` by ``ppi / 72``, so the scale passed is
+    ``PNG_SCALE * 72 / PNG_PPI``: the image is ``PNG_SCALE`` device pixels per CSS pixel and
+    records ``PNG_PPI``. The result is re-encoded losslessly by ``compact_png``.
+    """
+    return compact_png(vlc.svg_to_png(svg, scale=PNG_SCALE * 72.0 / PNG_PPI, ppi=PNG_PPI))
+
+
+def compact_png(png: bytes) -> bytes:
+    """Re-encode a PNG losslessly and smaller, deterministically.
+
+    Every pixel keeps its exact colour: an image whose alpha is opaque everywhere is stored as
+    RGB, and then as a palette image when it has 256 distinct colours or fewer; the stream is
+    compressed at ``PNG_COMPRESS_LEVEL``. The resolution (``pHYs``) is kept; no time or text
+    chunks are written, so the same input always gives the same bytes.
+    """
+    with Image.open(io.BytesIO(png)) as source:
+        source.load()
+        dpi = source.info.get("dpi")
+        image: Image.Image = source
+        if image.mode == "RGBA" and image.getchannel("A").getextrema() == (255, 255):
+            image = image.convert("RGB")
+        if image.mode == "RGB":
+            pixels = np.asarray(image, dtype=np.uint32)
+            packed = (pixels[..., 0] << 16) | (pixels[..., 1] << 8) | pixels[..., 2]
+            colours, index = np.unique(packed, return_inverse=True)
+            if len(colours) <= 256:
+                image = Image.frombytes("P", image.size, index.astype(np.uint8).reshape(packed.shape).tobytes())
+                rgb = np.stack([(colours >> 16) & 255, (colours >> 8) & 255, colours & 255], axis=1)
+                image.putpalette(rgb.astype(np.uint8).tobytes(), rawmode="RGB")
+        out = io.BytesIO()
+        options: dict[str, Any] = {"compress_level": PNG_COMPRESS_LEVEL}
+        if dpi:
+            options["dpi"] = dpi
+        image.save(out, format="PNG", **options)
+    return out.getvalue()
 
 
 def render_svg(spec: dict[str, Any]) -> str:
@@ -140,32 +192,43 @@ def save_figure(
     name: str,
     out_dir: str | os.PathLike[str],
     synthetic: bool = False,
+    static: bool = True,
 ) -> dict[str, Path]:
     """Write ``<out_dir>/<name>.{png,svg,vl.json,alt.txt}`` and return the paths by suffix.
 
-    Files are written atomically (temporary file then rename), so a reader never sees a
-    half-written figure.
+    With ``static=False`` only ``.vl.json`` and ``.alt.txt`` are written (no rendering). Files
+    are written atomically (temporary file then rename), so a reader never sees a half-written
+    figure.
     """
     _check_name(name)
     _check_alt(alt_text, name)
     spec = chart_spec(chart, synthetic=synthetic)
-    return _write_figure_files(spec, render_png(spec), alt_text=alt_text, name=name, out_dir=out_dir)
+    return _write_figure_files(spec, _render(spec) if static else None, alt_text=alt_text, name=name, out_dir=out_dir)
+
+
+def _render(spec: dict[str, Any]) -> tuple[str, bytes]:
+    """Draw a spec once: its SVG, and the PNG rasterised from that SVG."""
+    svg = render_svg(spec)
+    return svg, svg_to_png(svg)
 
 
 def _write_figure_files(
-    spec: dict[str, Any], png: bytes, *, alt_text: str, name: str, out_dir: str | os.PathLike[str]
+    spec: dict[str, Any],
+    rendered: tuple[str, bytes] | None,
+    *,
+    alt_text: str,
+    name: str,
+    out_dir: str | os.PathLike[str],
 ) -> dict[str, Path]:
-    """Write the four files of one figure from an already-rendered PNG."""
+    """Write the files of one figure from its already-rendered SVG and PNG (if any)."""
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "png": folder / f"{name}.png",
-        "svg": folder / f"{name}.svg",
-        "vl.json": folder / f"{name}.vl.json",
-        "alt.txt": folder / f"{name}.alt.txt",
-    }
-    atomic.write_bytes(paths["png"], png)
-    atomic.write_bytes(paths["svg"], render_svg(spec).encode("utf-8"))
+    paths = {"vl.json": folder / f"{name}.vl.json", "alt.txt": folder / f"{name}.alt.txt"}
+    if rendered is not None:
+        svg, png = rendered
+        paths = {"png": folder / f"{name}.png", "svg": folder / f"{name}.svg", **paths}
+        atomic.write_bytes(paths["png"], png)
+        atomic.write_bytes(paths["svg"], svg.encode("utf-8"))
     atomic.write_bytes(paths["vl.json"], spec_json(spec).encode("utf-8"))
     atomic.write_bytes(paths["alt.txt"], (alt_text.strip() + "\n").encode("utf-8"))
     return paths
@@ -179,13 +242,12 @@ def figure_bundle(
     return _bundle(spec, render_png(spec), alt_text)
 
 
-def _bundle(spec: dict[str, Any], png: bytes, alt_text: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Assemble the mime bundle from a spec and its PNG."""
-    data = {
-        VEGALITE_MIME: spec,
-        "image/png": base64.b64encode(png).decode("ascii"),
-        "text/plain": alt_text.strip(),
-    }
+def _bundle(spec: dict[str, Any], png: bytes | None, alt_text: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Assemble the mime bundle from a spec and its PNG (no ``image/png`` when ``png`` is None)."""
+    data: dict[str, Any] = {VEGALITE_MIME: spec}
+    if png is not None:
+        data["image/png"] = base64.b64encode(png).decode("ascii")
+    data["text/plain"] = alt_text.strip()
     return data, {"fig-alt": alt_text.strip()}
 
 
@@ -196,22 +258,28 @@ def show(
     name: str,
     out_dir: str | os.PathLike[str] | None = None,
     synthetic: bool = False,
+    static: bool = True,
 ) -> None:
     """Display one figure as the contract's mime bundle and, if ``out_dir`` is given, save it.
 
     ``alt`` is the alt text (what the figure shows and its main pattern, computed from the
-    data); ``name`` is the cell label (``fig-...``) used for the file names. Returns ``None``
+    data); ``name`` is the cell label (``fig-...``) used for the file names. The figure is drawn
+    once and the same PNG goes to the notebook and to the file. ``static=False`` (participant-
+    level interactive pictures only; not allowed for ``fig-`` labels, which reports embed)
+    skips the static rendering: the bundle carries the spec and the alt text. Returns ``None``
     so that nothing is displayed twice when ``show`` is a cell's last line.
     """
     from IPython.display import display
 
     _check_name(name)
     _check_alt(alt, name)
+    if not static and name.startswith("fig-"):
+        raise ValueError(f"figures: figure {name!r} is embedded in reports, so it needs its static PNG (static=True)")
     spec = chart_spec(chart, synthetic=synthetic)
-    png = render_png(spec)
+    rendered = _render(spec) if static else None
     if out_dir is not None:
-        _write_figure_files(spec, png, alt_text=alt, name=name, out_dir=out_dir)
-    data, metadata = _bundle(spec, png, alt)
+        _write_figure_files(spec, rendered, alt_text=alt, name=name, out_dir=out_dir)
+    data, metadata = _bundle(spec, rendered[1] if rendered else None, alt)
     display(data, metadata=metadata, raw=True)
 
 

@@ -24,3 +24,44 @@ def test_chart_labels_every_stage_directly() -> None:
     spec = chart(frame).to_dict()
     text_layers = [layer for layer in spec["layer"] if layer.get("mark", {}).get("type") == "text"]
     assert text_layers, "stages are labelled in the chart, not only by colour"
+
+
+def _version_runs() -> pd.DataFrame:
+    rows = []
+    for version, cpu, peak, size in (("before", 20.0, 500.0, 21 * 1024**2), ("after", 8.0, 480.0, 1024**2)):
+        rows.append({"version": version, "scale": 1, "women": 36, "stage": "site_profile:glasgow", "seconds": cpu + 1,
+                     "cpu_seconds": cpu, "peak_rss_mb": peak, "notebook_bytes": size, "returncode": 0})
+    return pd.DataFrame(rows)
+
+
+def test_comparison_puts_before_and_after_side_by_side_and_targets_are_checked() -> None:
+    from benchmarks.run import comparison, markdown_table, target_misses
+
+    frame = _version_runs()
+    wide = comparison(frame)
+    assert wide.loc[0, "cpu_seconds_before"] == 20.0 and wide.loc[0, "cpu_seconds_after"] == 8.0
+    assert "| scale | stage |" in markdown_table(wide)
+    plain = pd.DataFrame([{"version": "after", "build": "clean build, plain make", "seconds": 50.0, "cpu_seconds": 90.0}])
+    assert target_misses(frame, plain) == []
+    worse = frame.assign(cpu_seconds=[20.0, 30.0], notebook_bytes=[1, 4 * 1024**2])
+    slow = plain.assign(seconds=75.0)
+    misses = target_misses(worse, slow)
+    assert any("executed notebook 4.0 MB" in m for m in misses)
+    assert any("30.0 s CPU after, 20.0 s before" in m for m in misses)
+    assert any("plain make: 75.0 s" in m for m in misses)
+
+
+def test_cell_timings_come_from_papermill_metadata(tmp_path) -> None:
+    import nbformat
+
+    from benchmarks.run import cell_timings
+
+    book = nbformat.v4.new_notebook()
+    labelled = nbformat.v4.new_code_cell("#| label: fig-x\nshow()")
+    labelled.metadata["papermill"] = {"duration": 2.5}
+    plain = nbformat.v4.new_code_cell("x = 1")
+    plain.metadata["papermill"] = {"duration": 0.1}
+    book.cells = [nbformat.v4.new_markdown_cell("# t"), labelled, plain]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(book, path)
+    assert [(c["cell"], c["what"], c["seconds"]) for c in cell_timings(path)] == [(2, "fig-x", 2.5), (3, "x = 1", 0.1)]

@@ -103,3 +103,63 @@ def test_markdown_table_keeps_every_header_word_when_columns_are_scaled() -> Non
     for header, width in zip(headers, widths):
         assert width >= max(len(word) for word in header.split()) + 2, header
     assert widths[3] > widths[1] and widths[4] > widths[1]  # long text still gets more room
+
+
+def _pixels(png: bytes):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        return np.asarray(image.convert("RGBA")), image.size, image.info.get("dpi")
+
+
+def test_png_is_drawn_once_at_twice_css_size_and_compacted_without_loss(chart: alt.Chart) -> None:
+    import vl_convert as vlc
+
+    spec = figures.chart_spec(chart, synthetic=True)
+    svg = figures.render_svg(spec)
+    # vl-convert's own PNG at the same settings: the reference the compact PNG must equal pixel for pixel
+    reference = vlc.vegalite_to_png(spec, vl_version=figures.VL_VERSION, scale=figures.PNG_SCALE * 72 / figures.PNG_PPI,
+                                    ppi=figures.PNG_PPI, format_locale="en-GB", time_format_locale="en-GB",
+                                    allowed_base_urls=[])
+    assert vlc.svg_to_png(svg, scale=figures.PNG_SCALE * 72 / figures.PNG_PPI, ppi=figures.PNG_PPI) == reference
+    png = figures.render_png(spec)
+    assert png == figures.svg_to_png(svg)
+    assert len(png) < len(reference) / 2
+    compact, size, dpi = _pixels(png)
+    original, reference_size, _ = _pixels(reference)
+    assert size == reference_size and (compact == original).all()
+    css_width = float(svg.split('width="', 1)[1].split('"', 1)[0])
+    assert size[0] == round(css_width * figures.PNG_SCALE)
+    assert dpi is not None and round(dpi[0]) == figures.PNG_PPI
+
+
+def test_compact_png_keeps_every_colour_of_a_many_coloured_image() -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    pixels = rng.integers(0, 256, size=(40, 50, 3), dtype=np.uint8)  # far more than 256 colours
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).convert("RGBA").save(buffer, format="PNG", compress_level=1)
+    out = figures.compact_png(buffer.getvalue())
+    assert (_pixels(out)[0][..., :3] == pixels).all()
+    assert figures.compact_png(buffer.getvalue()) == out
+
+
+def test_show_without_static_rendering_for_participant_level_pictures(chart: alt.Chart, tmp_path, monkeypatch) -> None:
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda data, **kwargs: shown.append((data, kwargs)))
+    figures.show(chart, alt="Journey map of one woman (internal).", name="journey-x", out_dir=tmp_path, static=False)
+    assert set(shown[0][0]) == {"application/vnd.vegalite.v5+json", "text/plain"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["journey-x.alt.txt", "journey-x.vl.json"]
+    with pytest.raises(ValueError, match="needs its static PNG"):
+        figures.show(chart, alt="Bar chart of contacts by service.", name="fig-contacts", static=False)
+    figures.show(chart, alt="Bar chart of contacts by service.", name="fig-contacts", out_dir=tmp_path)
+    data = shown[-1][0]
+    assert set(data) == {"application/vnd.vegalite.v5+json", "image/png", "text/plain"}
+    assert base64.b64decode(data["image/png"]) == (tmp_path / "fig-contacts.png").read_bytes()

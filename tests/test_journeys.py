@@ -87,3 +87,40 @@ def test_woman_week_strip_chart_caps_women() -> None:
     spec = chart.to_dict()
     assert spec["title"] == "Strip (first 150 of 200 women)"
     assert len(next(iter(spec["datasets"].values()))) == 150
+
+
+def test_journey_browser_holds_every_woman_with_the_same_layers_as_her_own_map(data) -> None:
+    contacts = data["contacts"].copy()
+    contacts.loc[8, "week_rel_birth"] = 90.0  # one contact past +78 is clipped in both
+    women = site_profile.recruited_women(data["participants"])["study_id"].tolist()
+    browser = journeys.journey_browser_frames(women, contacts, data["events"], data["interviews"], data["placements"])
+    assert list(dict.fromkeys(browser["lanes"]["study_id"])) == women
+    for study_id in women:
+        own = journeys.journey_frames(study_id, contacts, data["events"], data["interviews"], data["placements"])
+        from_browser = journeys.woman_frames(browser, study_id)
+        for layer, expected in own.items():
+            got = from_browser[layer][list(expected.columns)]
+            pd.testing.assert_frame_equal(got, expected.reset_index(drop=True), check_dtype=False, obj=f"{study_id} {layer}")
+        lanes = browser["lanes"].loc[browser["lanes"]["study_id"] == study_id, "lane_key"].tolist()
+        labels = [key.split(journeys.BROWSER_LANE_SEPARATOR, 1)[1] for key in lanes]
+        assert labels == [*journeys._lane_order(own["contacts"]["lane"]), journeys.PLACEMENT_LANE, journeys.INTERVIEW_LANE]
+        assert lanes == sorted(lanes)  # the chart sorts lanes by key
+    with pytest.raises(KeyError, match="not in the journey browser"):
+        journeys.woman_frames(browser, "SS-XX-999")
+
+
+def test_journey_browser_chart_lists_every_woman_and_renders(data) -> None:
+    women = site_profile.recruited_women(data["participants"])["study_id"].tolist()
+    browser = journeys.journey_browser_frames(women, data["contacts"], data["events"], data["interviews"], data["placements"])
+    spec = figures.chart_spec(journeys.journey_browser_chart(browser, title="Journey browser"), synthetic=True)
+    (param,) = spec["params"]
+    assert param["bind"]["input"] == "select" and param["bind"]["options"] == women and param["value"] == women[0]
+    assert spec["title"]["subtitle"] == figures.SYNTHETIC_NOTE
+    # one copy of each table, shared by the layers that draw it
+    assert len(spec["datasets"]) == 5
+    assert figures.render_png(spec)[:4] == b"\x89PNG"
+    text = journeys.journey_browser_alt_text(browser, "Test site")
+    assert f"any of the {len(women)} women" in text and women[0] in text
+    with pytest.raises(ValueError, match="no women"):
+        journeys.journey_browser_chart(journeys.journey_browser_frames([], data["contacts"], data["events"],
+                                                                       data["interviews"], data["placements"]), title="x")

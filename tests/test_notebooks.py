@@ -35,7 +35,7 @@ def executed(tmp_path_factory) -> dict[str, Path]:
     runs = {
         "site": [
             *papermill, str(NOTEBOOKS / "02_site_profile.ipynb"), str(work / "site.ipynb"),
-            "-p", "site", "glasgow", "-p", "data_derived", str(derived), "-p", "figures_dir", str(work / "fig_site"),
+            "-p", "site", "east_london", "-p", "data_derived", str(derived), "-p", "figures_dir", str(work / "fig_site"),
             "-p", "max_journey_maps", "1",
         ],
         "synthesis": [
@@ -120,9 +120,18 @@ def test_synthesis_writes_variables_and_matrix(executed) -> None:
     assert (executed["work"] / "fm.xlsx").is_file()
 
 
-def test_journey_maps_respect_the_cap(executed) -> None:
-    maps = sorted((executed["work"] / "fig_site" / "journeys").glob("journey-*.png"))
-    assert [p.name for p in maps] == ["journey-SS-GG-001.png"]
+def test_journey_maps_respect_the_cap_and_the_browser_holds_every_woman(executed) -> None:
+    folder = executed["work"] / "fig_site" / "journeys"
+    maps = sorted(p.name for p in folder.glob("journey-SS-*.vl.json"))
+    assert maps == ["journey-SS-EL-001.vl.json"]
+    assert not list(folder.glob("journey-*.png")), "participant-level pictures are interactive only"
+    browser = json.loads((folder / "journey-browser.vl.json").read_text())
+    assert browser["params"][0]["bind"]["options"] == ["SS-EL-001", "SS-EL-002"]
+    cells = json.loads(executed["site"].read_text())["cells"]
+    unlabelled = [o for c in cells if c["cell_type"] == "code" and "#| label:" not in "".join(c["source"])
+                  for o in c.get("outputs", []) if "application/vnd.vegalite.v5+json" in o.get("data", {})]
+    assert len(unlabelled) == 3  # the browser, one capped map, the woman-by-week strip
+    assert all("image/png" not in o["data"] for o in unlabelled)
 
 
 def test_explore_runs(executed) -> None:
