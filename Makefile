@@ -59,9 +59,11 @@ export VERBOSE
 # One make at a time per checkout (analysis/buildlock.py holds .build.lock while this make
 # runs); a second one stops at once with a message naming the first. Sub-makes, and the make
 # calls of the tests that `make test` runs, inherit BUILD_LOCK_HELD and do not lock again.
+# `make status` only reads; `make lab` takes the lock only while its build runs (in the sub-make),
+# so an open JupyterLab does not block a `make` in another terminal.
 BUILD_LOCK := $(CURDIR)/.build.lock
 ifneq ($(BUILD_LOCK_HELD),$(BUILD_LOCK))
-ifneq ($(filter-out help,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out help status lab,$(or $(MAKECMDGOALS),all)),)
 BUILD_LOCK_STATUS := $(shell $(PYTHON_SYS) analysis/buildlock.py acquire '$(BUILD_LOCK)' --pid $$PPID)
 ifneq ($(BUILD_LOCK_STATUS),ok)
 $(error $(BUILD_LOCK_STATUS))
@@ -142,7 +144,7 @@ OUTPUT_CHECK := $(PY) -m analysis.output_check
         lab clean distclean bench lock synthetic
 
 all: $(SETUP_STAMP) ## Build everything: data, analyses, report, slides, briefings, output check
-	@$(PHASE1)
+	+@$(PHASE1)
 	@$(MAKE) --no-print-directory $(CHECK_LOG)
 
 help: ## List the targets
@@ -153,22 +155,22 @@ setup: $(SETUP_STAMP) ## Create .venv from the pinned requirements, reveal.js, g
 	@:
 
 data: $(SETUP_STAMP) ## Run only the data stages (cleaning) into data_derived/
-	@$(PHASE1)
+	+@$(PHASE1)
 
 analysis: $(SETUP_STAMP) ## Run the cleaning, the four site profiles and the synthesis
-	@$(PHASE1)
+	+@$(PHASE1)
 	@$(MAKE) --no-print-directory $(SITE_NBS) $(SYNTH_NB)
 
 report: $(SETUP_STAMP) ## Render the NIHR report (DOCX, HTML, PDF)
-	@$(PHASE1)
+	+@$(PHASE1)
 	@$(MAKE) --no-print-directory $(REPORT_OUT)
 
 slides: $(SETUP_STAMP) ## Render the practitioner-event slides (HTML, PPTX)
-	@$(PHASE1)
+	+@$(PHASE1)
 	@$(MAKE) --no-print-directory $(SLIDES_OUT)
 
 briefings: $(SETUP_STAMP) ## Render the site and overall briefings (DOCX, PDF)
-	@$(PHASE1)
+	+@$(PHASE1)
 	@$(MAKE) --no-print-directory $(BRIEF_OUT)
 
 check-outputs: $(SETUP_STAMP) ## Run the output check over reports/_output

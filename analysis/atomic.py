@@ -31,7 +31,9 @@ def _current_umask() -> int:
     return mask
 
 
-_FILE_MODE = 0o666 & ~_current_umask()
+FILE_MODE = 0o666 & ~_current_umask()
+"""Permissions of every file the pipeline writes: the usual ``0o666`` minus the umask."""
+
 
 @dataclass(frozen=True)
 class SwapReport:
@@ -112,7 +114,7 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
-        os.chmod(name, _FILE_MODE)
+        os.chmod(name, FILE_MODE)
         os.replace(name, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

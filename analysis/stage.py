@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis.atomic import write_text
+from analysis.atomic import FILE_MODE, write_text
 
 ERROR_REPORT_ENV = "STAGE_ERROR_REPORT"
 """Environment variable naming the JSON file the kernel writes a data error's fields to."""
@@ -265,6 +265,7 @@ def run_stage(notebook: Path, output: Path, parameters: Mapping[str, Any], *,
                                     dir=output.parent)
     os.close(handle)
     running = Path(name)
+    os.chmod(running, FILE_MODE)  # an executed notebook is a normal file, not a private temp
     report_handle, report_name = tempfile.mkstemp(prefix=".stage-error-", suffix=".json",
                                                   dir=output.parent)
     os.close(report_handle)

@@ -132,7 +132,7 @@ def test_placement_numbers_match_the_released_site_table(data) -> None:
 
 
 def test_written_files_are_readable_by_others(data, tmp_path) -> None:
-    from analysis.atomic import _FILE_MODE
+    from analysis.atomic import FILE_MODE
 
     path = key_numbers.write_variables(key_numbers.compute_key_numbers(data, synthetic=True), tmp_path / "_variables.yml")
-    assert path.stat().st_mode & 0o777 == _FILE_MODE
+    assert path.stat().st_mode & 0o777 == FILE_MODE

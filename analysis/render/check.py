@@ -137,7 +137,7 @@ test assertions of Quarto's own harness and is not read by a render)."""
 FORMAT_OPTIONS: dict[str, frozenset[str]] = {
     "html": frozenset({"toc", "toc-depth", "toc-title"}),
     "docx": frozenset({"toc", "toc-depth", "toc-title"}),
-    "pdf": frozenset({"toc", "toc-depth", "toc-title"}),
+    "pdf": frozenset({"toc", "toc-depth", "toc-title", "fontsize", "margin"}),
     "revealjs": frozenset({"width", "height", "slide-number", "slide-level"}),
     "pptx": frozenset({"slide-level"}),
 }
