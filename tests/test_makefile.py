@@ -271,8 +271,10 @@ def test_make_status_says_whether_the_outputs_match_the_inputs(current: Project)
 
 
 def test_a_no_op_make_takes_under_a_second(current: Project) -> None:
-    """Wall time is the best of three (other processes share the machine); CPU time (make, the
-    fingerprint runs and every other child) is what the build itself costs."""
+    """CPU time (make, the fingerprint runs and every other child) is what the no-op itself costs
+    and must stay under 1 s. Wall time, the best of three, must too, unless more processes want
+    the CPUs than there are (load average above the core count), which stretches it by that
+    factor."""
     walls, cpus = [], []
     for _ in range(3):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -281,8 +283,10 @@ def test_a_no_op_make_takes_under_a_second(current: Project) -> None:
         walls.append(time.perf_counter() - started)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    assert min(walls) < 1.0, f"no-op make took {min(walls):.2f} s wall (CPU {min(cpus):.2f} s)"
     assert min(cpus) < 1.0, f"no-op make took {min(cpus):.2f} s CPU"
+    oversubscribed = max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+    assert min(walls) < 1.0 * oversubscribed, (f"no-op make took {min(walls):.2f} s wall (CPU {min(cpus):.2f} s, "
+                                               f"load {oversubscribed:.1f}x the cores)")
 
 
 def test_a_changed_name_list_reruns_cleaning_and_the_output_check(current: Project, tmp_path: Path) -> None:
