@@ -15,6 +15,9 @@ file in the output folder and writes ``<outputs>/output-check.csv`` (atomically)
     disclosure register; figure labels (``fig-...``) with registered counts must pass too.
 ``disclosure_register``
     Every register entry of the build passed, under the profile being checked.
+``consent``
+    One row per diary item or drawing that reached an output (through
+    :func:`analysis.outputs.release_items`), naming the item, its use and its consent.
 
 Exits 1 when any check fails, printing a summary (file, check, location).
 """
@@ -239,6 +242,12 @@ def check_outputs(outputs: Path, *, profile: str | None = None, register: Path |
         if not ok or entry.get("group_disclosures"):
             add("(disclosure register)", str(entry.get("table")), "disclosure_register", ok,
                 _entry_detail(entry) + ("; " + "; ".join(entry.get("notes", [])) if entry.get("notes") else ""))
+    for entry in entries:  # issue 13: each diary item or drawing used, with its consent
+        if entry.get("kind") == "consented_items":
+            for note in entry.get("notes", []):
+                if note.startswith("consented item: "):
+                    add("(consented items)", str(entry.get("table")), "consent", True,
+                        note.removeprefix("consented item: "))
     if entries:
         add("(disclosure register)", "", "disclosure_register_summary",
             all(bool(e.get("passed")) and e.get("profile") == prof.name for e in entries),
