@@ -316,3 +316,13 @@ def gallery_alt(released: pd.DataFrame) -> str:
     parts = [f"{n}. {r.kind}: {r.description}" for n, r in enumerate(released.itertuples(), start=1)]
     return (f"Gallery of {len(released)} de-identified visual items that women consented to show "
             f"(generated stand-in images in the synthetic study): " + " ".join(parts))
+
+
+def key_numbers(entries: pd.DataFrame, drawings: pd.DataFrame) -> dict[str, str]:
+    """Numbers the report's prose quotes; counts under 5 are written as "fewer than 5"."""
+
+    def safe(n: int) -> str:
+        return str(n) if n == 0 or n >= 5 else "fewer than 5"
+
+    return {"entries": safe(len(entries)), "women": safe(int(entries["study_id"].nunique())),
+            "drawings": safe(int(drawings["study_id"].nunique()))}
