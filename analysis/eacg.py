@@ -119,12 +119,13 @@ def gripp2_table(reviews: pd.DataFrame, versions: pd.DataFrame) -> pd.DataFrame:
         "Report": [
             "The Expert Advisory and Co-production Group (EACG) of women with lived experience and professionals "
             "reviewed the team's interpretations and the draft model of care.",
-            f"{_words(meetings)} meetings from {first:%B %Y} to {last:%B %Y}; members by role: {', '.join(roles)}. "
+            (f"{_words(meetings).capitalize()} meetings from {first:%B %Y} to {last:%B %Y}" if meetings > 1
+             else f"One meeting in {first:%B %Y}") + f"; members by role: {', '.join(roles)}. "
             f"Each item discussed, the group's response and what changed were recorded in a review log.",
-            f"{_words(len(reviews))} items reviewed: {_words(int(responses.get('endorsed', 0)))} endorsed, "
+            f"{_words(len(reviews)).capitalize()} item{'s' if len(reviews) != 1 else ''} reviewed: {_words(int(responses.get('endorsed', 0)))} endorsed, "
             f"{_words(int(responses.get('refined', 0)))} refined, {_words(int(responses.get('challenged', 0)))} "
             f"challenged; {_words(changed)} led to a change. The model of care went through "
-            f"{_words(len(versions))} versions.",
+            f"{_words(len(versions))} version{'s' if len(versions) != 1 else ''}.",
             "Findings and model components were reworded, rescoped or added where the group asked "
             "(see the table of how the EACG shaped the findings).",
             "The log records roles only; who attended varied between meetings.",
