@@ -153,7 +153,7 @@ def diaries_and_drawings(
                     items = int(rng.integers(1, 4))
                     description = WRITTEN_DESCRIPTIONS[int(rng.integers(0, len(WRITTEN_DESCRIPTIONS)))]
                 if mode in VISUAL_MODES and len(images) < MAX_IMAGES // 2:
-                    image = f"visual/{entry}.png"
+                    image = f"visual/SYNTHETIC_{entry}.png"
                     images[image] = synthetic_image(entry, int(rng.integers(0, 1 << 30)))
                 entries.append(DiaryEntry(w.study_id, entry, day, mode, duration,
                                           items, consent, transcript, image, description))
@@ -191,7 +191,7 @@ def _drawing(rng: np.random.Generator, w: Woman, images: dict[str, bytes]) -> Dr
     consent = _choice(rng, (("none", 0.15), ("quote", 0.45), ("image", 0.4)))
     image = ""
     if consent == "image" and len(images) < MAX_IMAGES:
-        image = f"visual/{name}.png"
+        image = f"visual/SYNTHETIC_{name}.png"
         images[image] = synthetic_image(name, int(rng.integers(0, 1 << 30)))
     description = DRAWING_DESCRIPTIONS[int(rng.integers(0, len(DRAWING_DESCRIPTIONS)))]
     return Drawing(w.study_id, name, drawn_day, consent, image, description, events)
