@@ -151,7 +151,8 @@ def model_grid(stages: pd.DataFrame, components: pd.DataFrame) -> pd.DataFrame:
             if s.stage_id in spans:
                 first = s.stage_id == [x for x in stages.sort_values("order")["stage_id"] if x in spans][0]
                 rows.append({"component": f"{c.component_id} {c.label}", "stage": s.label,
-                             "version": f"v{c.since}", "text": c.findings.replace("; ", ", ") if first else ""})
+                             "version": f"v{c.since}",
+                             "text": f"{c.findings.replace('; ', ', ')} (v{c.since})" if first else ""})
     return pd.DataFrame(rows, columns=["component", "stage", "version", "text"])
 
 
@@ -168,8 +169,8 @@ def model_chart(stages: pd.DataFrame, components: pd.DataFrame, versions: pd.Dat
     latest = int(versions["version"].max())
     base = alt.Chart(grid).encode(
         x=alt.X("stage:N", sort=stage_order, title="Stage (pregnancy to 18 months)",
-                axis=alt.Axis(orient="top", labelAngle=0, labelLimit=140)),
-        y=alt.Y("component:N", sort=comp_order, title=None, axis=alt.Axis(labelLimit=320)),
+                axis=alt.Axis(orient="top", labelAngle=0, labelLimit=0)),
+        y=alt.Y("component:N", sort=comp_order, title=None, axis=alt.Axis(labelLimit=0)),
     )
     cells = base.mark_rect(stroke="#FFFFFF", strokeWidth=2).encode(
         color=alt.Color("version:N", scale=alt.Scale(domain=[f"v{v}" for v in sorted(versions["version"])],
@@ -178,9 +179,9 @@ def model_chart(stages: pd.DataFrame, components: pd.DataFrame, versions: pd.Dat
                         legend=alt.Legend(title="Added in model version", orient="bottom")))
     text = base.mark_text(fontSize=11, color="#FFFFFF", fontWeight="bold").encode(text="text:N")
     return alt.layer(cells, text).properties(
-        width=130 * len(stage_order), height=34 * len(comp_order),
+        width=150 * len(stage_order), height=34 * len(comp_order),
         title=alt.TitleParams(title, subtitle=[f"Version {latest}; cell text: the findings each component rests on "
-                                               "(F numbers, see the findings table)"]))
+                                               "(F numbers, see the findings table) and the version that added it"]))
 
 
 def model_alt(stages: pd.DataFrame, components: pd.DataFrame, versions: pd.DataFrame) -> str:

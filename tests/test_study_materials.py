@@ -249,7 +249,7 @@ def test_life_event_kinds_and_own_timeline(tmp_path: Path) -> None:
 def test_model_chart_and_eacg_tables(tmp_path: Path) -> None:
     tables = read_materials(_context(tmp_path))
     grid = care_model.model_grid(tables["care_model_stages"], tables["care_model_components"])
-    assert list(grid["stage"]) == ["Pregnancy", "After the birth"] and list(grid["text"]) == ["F1", ""]
+    assert list(grid["stage"]) == ["Pregnancy", "After the birth"] and list(grid["text"]) == ["F1 (v1)", ""]
     alt_text = care_model.model_alt(tables["care_model_stages"], tables["care_model_components"],
                                     tables["care_model_versions"])
     assert "C1 One lead professional (pregnancy, after the birth; findings F1" in alt_text
