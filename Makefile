@@ -79,13 +79,18 @@ CLEAN_STAMP := $(DERIVED)/manifest.json
 # Code each stage runs (a change in it reruns that stage).
 CLEAN_CODE := analysis/cleaning.py analysis/schemas.py analysis/redcap.py analysis/contact_logs.py \
               analysis/tables.py analysis/errors.py analysis/atomic.py analysis/identifiers.py \
-              analysis/paths.py $(wildcard analysis/qda/*.py) $(wildcard analysis/config/*.csv)
+              analysis/paths.py $(wildcard analysis/qda/*.py) \
+              analysis/study_materials.py analysis/diaries.py analysis/life_events.py \
+              analysis/eacg.py analysis/care_model.py \
+              $(wildcard analysis/config/*.csv)
 SITE_CODE  := analysis/site_profile.py analysis/journeys.py analysis/themes.py analysis/figures.py \
+              analysis/life_events.py \
               analysis/palette.py analysis/outputs.py analysis/disclosure.py analysis/redesign.py \
               analysis/config/disclosure_policy.yml
 SYNTH_CODE := $(SITE_CODE) analysis/framework_matrix.py analysis/pathways.py \
               analysis/models_of_care.py analysis/key_numbers.py analysis/prose.py \
-              analysis/reproducible_zip.py
+              analysis/reproducible_zip.py analysis/diaries.py analysis/eacg.py \
+              analysis/care_model.py analysis/study_materials.py
 
 SITE_NBS   := $(foreach s,$(SITES),$(NB_OUT)/02_site_profile_$(s).ipynb)
 SYNTH_NB   := $(NB_OUT)/03_synthesis.ipynb

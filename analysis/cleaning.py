@@ -1405,6 +1405,11 @@ def build_tables(raw_dir: Path) -> tuple[dict[str, pd.DataFrame], dict]:
                  "professional_segments",
                  {"start": pro_columns["start"], "end": pro_columns["end"]})
 
+    # Issue 13's inputs (diaries, drawings, EACG review log, model of care): own modules.
+    from analysis.study_materials import MATERIAL_TABLES, MaterialsContext, read_materials
+
+    materials = read_materials(MaterialsContext(raw_dir, sources, women, birth, codebook, ctx.log,
+                                                ctx.record_input))
     recruited_ids = set(women.loc[women["recruited"], "study_id"])
     tables = {
         "participants": women,
@@ -1418,6 +1423,7 @@ def build_tables(raw_dir: Path) -> tuple[dict[str, pd.DataFrame], dict]:
         "segments": segments,
         "professionals": professionals,
         "professional_segments": pro_segments,
+        **{name: materials.get(name, t.empty_table(name)) for name in MATERIAL_TABLES},
     }
     for name in ("participant_substances", "participant_mental_health"):
         validate(t.sort_table(_typed(tables[name], name), name), schemas[name], name)

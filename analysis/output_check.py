@@ -23,6 +23,9 @@ file in the output folder and writes ``<outputs>/output-check.csv`` (atomically)
 ``exemption``
     One row per table released as a study-participation count, with the policy's justification
     (an accepted exception, as an output checker records it).
+``consent``
+    One row per diary item or drawing that reached an output (through
+    :func:`analysis.outputs.release_items`), naming the item, its use and its consent.
 
 Every row about a table carries its suppressed share, categories merged and modification.
 
@@ -280,6 +283,12 @@ def check_outputs(outputs: Path, *, profile: str | None = None, register: Path |
         if not ok or entry.get("group_disclosures"):
             add("(disclosure register)", str(entry.get("table")), "disclosure_register", ok,
                 _entry_detail(entry) + ("; " + "; ".join(entry.get("notes", [])) if entry.get("notes") else ""))
+    for entry in entries:  # issue 13: each diary item or drawing used, with its consent
+        if entry.get("kind") == "consented_items":
+            for note in entry.get("notes", []):
+                if note.startswith("consented item: "):
+                    add("(consented items)", str(entry.get("table")), "consent", True,
+                        note.removeprefix("consented item: "))
     if entries:
         add("(disclosure register)", "", "disclosure_register_summary",
             all(bool(e.get("passed")) and e.get("profile") == prof.name for e in entries),

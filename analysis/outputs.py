@@ -46,6 +46,7 @@ __all__ = [
     "disclosure_footnote",
     "release_sensitive_table",
     "release_counts",
+    "release_items",
     "release_participant_level",
     "release_table",
 ]
@@ -558,3 +559,59 @@ def release_participant_level(
     record(entry)
     return out, achieved
 
+
+
+CONSENT_ALLOWS: dict[str, tuple[str, ...]] = {"quote": ("quote", "image"), "image": ("image",)}
+"""Which consent levels permit each use of a participant's diary item or drawing in an output:
+words (``quote``: a transcript quote, her own label, the coded description) or the image
+itself, de-identified (``image``). Consent ``none`` permits nothing."""
+
+
+def release_items(
+    items: pd.DataFrame,
+    *,
+    name: str,
+    use: Literal["quote", "image"],
+    id_column: str,
+    consent_column: str = "consent",
+    text_columns: Sequence[str] = (),
+    kind: str = "item",
+    profile: str | None = None,
+    policy: Policy | None = None,
+) -> pd.DataFrame:
+    """Release participants' diary items or drawings: only those whose consent permits ``use``.
+
+    Rows whose consent does not permit the use are dropped (never shown); the text in
+    ``text_columns`` of the rows kept goes through the same identifier screening as cleaning
+    (:func:`analysis.identifiers.scan_text`): a hit raises :class:`DisclosureError`. The
+    register entry lists every item used with its consent, so the output-check log records
+    each diary item or drawing that reached an output.
+    """
+    from analysis import identifiers
+
+    prof = get_profile(profile, policy)
+    if use not in CONSENT_ALLOWS:
+        raise ValueError(f"use must be one of {sorted(CONSENT_ALLOWS)}, not {use!r}")
+    for column in (id_column, consent_column, *text_columns):
+        if column not in items.columns:
+            raise DisclosureError(f"{name}: column {column!r} missing (rule: consent per item)")
+    consent = items[consent_column].astype("string")
+    if consent.isna().any():
+        item = items.loc[consent.isna(), id_column].iloc[0]
+        raise DisclosureError(f"{name}: {kind} {item} has no consent recorded (rule: consent per item)")
+    keep = consent.isin(CONSENT_ALLOWS[use]).to_numpy()
+    out = items.loc[keep].reset_index(drop=True)
+    for column in text_columns:
+        for item, text in zip(out[id_column], out[column]):
+            hits = identifiers.scan_text(str(text), file=name) if isinstance(text, str) else []
+            if hits:
+                raise DisclosureError(f"{name}: {kind} {item}, column {column!r}: possible "
+                                      f"{hits[0].kind} {hits[0].masked} (rule: no identifiers)")
+    used = list(dict.fromkeys(zip(out[id_column].astype(str), out[consent_column].astype(str))))
+    notes = [f"consented item: {kind} {item} used as {use}, consent {level}" for item, level in used]
+    withheld = int((~keep).sum())
+    if withheld:
+        notes.append(f"{withheld} row(s) withheld: consent does not permit {use}")
+    record(RegisterEntry(table=name, kind="consented_items", profile=prof.name, passed=True,  # type: ignore[arg-type]
+                         cells=int(len(out)), notes=notes))
+    return out

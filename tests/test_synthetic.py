@@ -65,6 +65,8 @@ def test_every_file_says_synthetic(scale1: dict[str, bytes]) -> None:
     for name, data in scale1.items():
         if name.startswith("transcripts/"):
             assert data.decode("utf-8").splitlines()[0].startswith("SYNTHETIC"), name
+        elif name.startswith("visual/"):  # generated stand-in images: name and PNG text say so
+            assert name.removeprefix("visual/").startswith("SYNTHETIC_") and b"SYNTHETIC" in data[:200], name
         elif name in ("README.md", "sources.yml"):
             assert b"SYNTHETIC" in data[:400], name
         elif name not in ("service_map.csv", "qda_map.csv"):  # mapping files, no data
@@ -128,6 +130,8 @@ def test_sources_yml_declares_every_data_file(scale1: dict[str, bytes]) -> None:
                 sources["segments"]["file"], sources["professional_segments"]["file"],
                 sources["professionals"]["file"], sources["service_map"]["file"]}
     declared |= {log["file"] for log in sources["contact_logs"]}
+    declared |= {sources[key]["file"] for key in ("diaries", "diary_segments", "drawings", "drawing_events",
+                                                  "eacg_review_log", "model_of_care")}
     # The coded data ship twice; the sources.yml of the REFI-QDA form declares the project.
     from analysis.synthetic.sources import sources_yaml
 

@@ -13,13 +13,15 @@ Modules:
     qualitative   codebook, coded segments, transcripts, professionals
     qda_export    the same coded data as a REFI-QDA project (.qdpx) and its qda_map.csv
     redcap_export the REDCap data dictionary and raw export
+    diaries       diary register, coded audio diaries, drawings of life events, stand-in images
+    coproduction  the EACG review log and the co-produced model-of-care file
     folder        sources.yml, service_map.csv, README.md, manifest.json; :func:`generate`
     writers       byte-stable CSV, XLSX and JSON writers
 """
 
 from __future__ import annotations
 
-GENERATOR_VERSION = "1.1.0"
+GENERATOR_VERSION = "1.2.0"
 """Bump when the generator's output changes for the same seed and scale."""
 
 DEFAULT_SEED = 20240930

@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.atomic import write_if_changed
-from analysis.synthetic import cohort, contacts, qda_export, qualitative, redcap_export, writers
+from analysis.synthetic import (
+    cohort, contacts, coproduction, diaries, qda_export, qualitative, redcap_export, writers,
+)
 from analysis.synthetic.readme import readme_text
 from analysis.synthetic.sources import service_map_rows, sources_yaml
 
@@ -28,6 +30,12 @@ PRO_SEGMENTS_FILE = "SYNTHETIC_professional_segments.csv"
 PROFESSIONALS_FILE = "SYNTHETIC_professionals.csv"
 QDPX_FILE = "SYNTHETIC_project.qdpx"
 QDA_MAP_FILE = "qda_map.csv"
+DIARY_FILE = "SYNTHETIC_diary_register.csv"
+DIARY_SEGMENTS_FILE = "SYNTHETIC_diary_segments.csv"
+DRAWINGS_FILE = "SYNTHETIC_drawings.csv"
+DRAWING_EVENTS_FILE = "SYNTHETIC_drawing_events.csv"
+EACG_LOG_FILE = "SYNTHETIC_eacg_review_log.csv"
+MODEL_OF_CARE_FILE = "SYNTHETIC_model_of_care.yml"
 SEGMENT_HEADER = ["Document", "Code", "Start", "End", "Coded text", "Coder"]
 
 
@@ -41,6 +49,11 @@ def build_files(seed: int, scale: int) -> tuple[dict[str, bytes], dict[str, obje
     rng_contacts = np.random.Generator(np.random.PCG64(contact_seed))
     rng_qual = np.random.Generator(np.random.PCG64(qual_seed))
     rng_redcap = np.random.Generator(np.random.PCG64(redcap_seed))
+    # Issue 13's inputs draw from streams spawned after the first four, so the files above
+    # keep their bytes.
+    diary_seed, eacg_seed = root.spawn(2)
+    rng_diaries = np.random.Generator(np.random.PCG64(diary_seed))
+    rng_eacg = np.random.Generator(np.random.PCG64(eacg_seed))
 
     sites = cohort.load_sites()
     site_codes = list(sites["code"])
@@ -101,10 +114,27 @@ def build_files(seed: int, scale: int) -> tuple[dict[str, bytes], dict[str, obje
     files[QDPX_FILE] = qda_export.project_bytes(qualitative.codebook_rows(), women_docs, pro_docs)
     files[QDA_MAP_FILE] = qda_export.qda_map_bytes(women_docs + pro_docs)
 
+    # Diaries, drawings of significant life events, EACG review log, model of care -----------
+    entries, diary_docs, drawings, images = diaries.diaries_and_drawings(rng_diaries, women)
+    files[DIARY_FILE] = writers.csv_text(diaries.DIARY_HEADER,
+                                         diaries.diary_register_rows(entries)).encode("utf-8")
+    files[DIARY_SEGMENTS_FILE] = _segments_csv(diary_docs)
+    for doc in diary_docs:
+        files[f"transcripts/{doc.name}.txt"] = doc.text.encode("utf-8")
+    files[DRAWINGS_FILE] = writers.csv_text(diaries.DRAWING_HEADER,
+                                            diaries.drawing_rows(drawings)).encode("utf-8")
+    files[DRAWING_EVENTS_FILE] = writers.csv_text(
+        diaries.DRAWING_EVENT_HEADER, diaries.drawing_event_rows(drawings)).encode("utf-8")
+    files.update(images)
+    files[EACG_LOG_FILE] = writers.csv_text(coproduction.REVIEW_LOG_HEADER,
+                                            coproduction.review_log_rows(rng_eacg)).encode("utf-8")
+    files[MODEL_OF_CARE_FILE] = coproduction.model_of_care_yaml().encode("utf-8")
+
     # Description files -----------------------------------------------------------------------
     files["sources.yml"] = sources_yaml().encode("utf-8")
     summary = _summary(women, true_contacts, log_counts, women_docs, pro_docs, professionals,
                        seed, scale, GENERATOR_VERSION)
+    summary.update(_materials_summary(entries, diary_docs, drawings, images))
     files["README.md"] = readme_text(summary).encode("utf-8")
     return files, summary
 
@@ -155,6 +185,21 @@ def _summary(women, true_contacts: pd.DataFrame, log_counts, women_docs, pro_doc
     }
 
 
+def _materials_summary(entries, diary_docs, drawings, images) -> dict[str, object]:
+    modes: dict[str, int] = {}
+    for entry in entries:
+        modes[entry.mode] = modes.get(entry.mode, 0) + 1
+    return {
+        "diary_entries": len(entries), "diary_women": len({e.study_id for e in entries}),
+        "diary_modes": dict(sorted(modes.items())), "diary_documents": len(diary_docs),
+        "diary_segments": sum(len(d.codings) for d in diary_docs),
+        "drawings": len(drawings), "drawn_events": sum(len(d.events) for d in drawings),
+        "images": len(images),
+        "eacg_meetings": len(coproduction.MEETINGS),
+        "eacg_items": sum(len(m[2]) for m in coproduction.MEETINGS),
+    }
+
+
 def generate(seed: int, scale: int, out: Path) -> dict[str, object]:
     """Write the synthetic export folder for ``seed`` and ``scale`` into ``out``.
 
@@ -182,8 +227,8 @@ def generate(seed: int, scale: int, out: Path) -> dict[str, object]:
             previous = json.loads(old_manifest.read_text(encoding="utf-8")).get("files", {})
         except (ValueError, AttributeError):
             previous = {}
-        for name in previous:  # only transcripts vary in name between runs (scale)
-            if name.startswith("transcripts/") and name not in files and (out / name).is_file():
+        for name in previous:  # only transcripts and images vary in name between runs (scale)
+            if name.startswith(("transcripts/", "visual/")) and name not in files and (out / name).is_file():
                 (out / name).unlink()
     for name, data in files.items():
         write_if_changed(out / name, data)

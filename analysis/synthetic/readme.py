@@ -73,6 +73,13 @@ dates are not. There are no names, no exact birth dates and no places in any fil
 | `transcripts/<document>.txt` | Full synthetic transcript of each document (UTF-8, `\\n`, first line says SYNTHETIC); `text[Start:End] == Coded text` in code points, end exclusive. |
 | `SYNTHETIC_project.qdpx` | The same codebook, codings (women's and professionals') and transcripts as a REFI-QDA project, the exchange format of NVivo, ATLAS.ti, MAXQDA and QualCoder (written by `analysis.qda`; same bytes for the same seed). One text source per document, named by the document; codes nested under their themes with descriptions and colours; one user per coder; a case per woman; variables `role`, `study_id`, `wave` on each source. |
 | `qda_map.csv` | `qda_name, document, study_id, wave, role`: which study document each source of the project is. Here every source is already named by its document, so the map is the identity; for a real project it ties the tool's source (or case) names to study IDs and waves. |
+| `SYNTHETIC_diary_register.csv` | Women's diaries, one row per entry: `Study ID, Entry` (`<study_id>_D<nn>`), `Date` (dd/mm/yyyy, shifted), `Mode` (Audio, Photo, Video, Written), `Duration (min)` (audio, video), `Items` (photos or pages), `Consent` (None, Quote only, Image de-identified: what may appear in an output), `Transcript` (audio), `Image` (only for the few generated stand-in images), `Coded description` (the team's description of a visual or written item). |
+| `SYNTHETIC_diary_segments.csv` | Codings of the audio diary transcripts, same columns and codebook as the interview codings; `Document` is the entry (`<study_id>_D<nn>`), transcripts in `transcripts/<entry>.txt`. |
+| `SYNTHETIC_drawings.csv` | Drawings of significant life events: `Study ID, Drawing` (`<study_id>_DR1`), `Date drawn`, `Consent`, `Image`, `Coded description`. |
+| `SYNTHETIC_drawing_events.csv` | The events each woman drew: `Drawing, Event` (number), `Kind` (coded kind of life event), `When` (`dd/mm/yyyy`, `mm/yyyy`, or `age N` for events before the pregnancy), `Valence` (Good, Bad, Mixed, as she described it), `Her label` (her own words). |
+| `visual/SYNTHETIC_<item>.png` | A handful of small images drawn by code and watermarked SYNTHETIC, standing in for photographs and drawings so that the gallery code runs. Real visual items never enter the repository: only their metadata and coded description. |
+| `SYNTHETIC_eacg_review_log.csv` | Expert Advisory and Co-production Group review log, one row per item discussed: `Meeting date` (not shifted: not participant data), `Members (roles)` (roles only, `role xN` for several), `Item` (a finding `F<n>` or model component `C<n>` of the model-of-care file), `Discussed`, `Response` (Endorsed, Refined, Challenged), `What changed`, `Model version`. |
+| `SYNTHETIC_model_of_care.yml` | The co-produced model of care, declaratively: `stages` (pregnancy to 18 months, in weeks relative to birth), `findings` (statement and the codebook themes behind it), `components` (stages spanned, findings cited, version that added it) and the `versions` history. |
 | `sources.yml` | Which file is which and how each is kept (encoding, separator, header row, columns, date format, value maps). Declares the coded data in CSV form; see below to read the `.qdpx` instead. |
 | `manifest.json` | Generator version, seed, scale, sha256 of every file. |
 
@@ -98,6 +105,17 @@ segment CSVs, no `transcripts/`) then cleans to the same tables.
 | file | site | type | dates | columns | rows |
 |---|---|---|---|---|---|
 {logs}
+
+### Diaries, drawings and the EACG (this run)
+
+{s['diary_entries']} diary entries from {s['diary_women']} women ({', '.join(f'{k} {v}' for k, v in s['diary_modes'].items())});
+{s['diary_documents']} audio diaries with {s['diary_segments']} coded segments; {s['drawings']} drawings of
+significant life events with {s['drawn_events']} events drawn; {s['images']} generated stand-in images;
+{s['eacg_items']} items reviewed at {s['eacg_meetings']} EACG meetings. Each item's consent decides
+what may reach an output: nothing from an item with consent None, words only from Quote only,
+and the image too from Image de-identified (some stand-in images belong to items without image
+consent, so the gallery's consent check is exercised). These sections of `sources.yml` are
+optional: a folder without them gives empty tables.
 
 ## Mess planted on purpose (the cleaning stage must cope)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from analysis.synthetic.cohort import EVENT_LABELS, PLACEMENT_LABELS
 from analysis.synthetic.contacts import LOG_STYLES
+from analysis.synthetic.coproduction import ROLES
+from analysis.synthetic.diaries import LIFE_EVENT_KINDS
 from analysis.synthetic.redcap_export import DAG_LABELS, DAG_NAMES
 
 
@@ -150,7 +152,78 @@ def sources_yaml(coded_data: str = "csv") -> str:
         "  speaker_pattern: '^(?P<speaker>PR-[A-Z]{2}-[0-9]+) \\('",
         "",
     ]
+    lines += study_material_lines()
     return "\n".join(lines)
+
+
+def study_material_lines() -> list[str]:
+    """The ``sources.yml`` sections of issue 13's inputs: diaries, drawings, EACG, model.
+
+    Every one of these sections is optional (a real export may not have them yet); a section
+    that is left out gives empty tables and a line in the cleaning log.
+    """
+    consent = "{'None': none, 'Quote only': quote, 'Image de-identified': image}"
+    segment_columns = ("{document: 'Document', code: 'Code', start: 'Start', end: 'End',"
+                       " text: 'Coded text', coder: 'Coder'}")
+    kinds = ", ".join(f"{_q(label)}: {code}" for code, (label, _, _) in LIFE_EVENT_KINDS.items())
+    roles = ", ".join(_q(role) for role in ROLES)
+    return [
+        "# Women's diaries, drawings of significant life events, the EACG review log and the",
+        "# co-produced model of care (issue 13). Each section is optional: leave it out and the",
+        "# derived tables are empty (noted in the cleaning log). consent maps the file's wording",
+        "# to none (never in an output), quote (words only) or image (image may be shown",
+        "# de-identified). Dates of diaries and dated life events must lie in the study window",
+        "# (weeks relative to the birth, study_window_weeks); earlier events are given as an age.",
+        "study_window_weeks: [-44, 82]",
+        "",
+        "diaries:",
+        "  file: SYNTHETIC_diary_register.csv",
+        "  encoding: utf-8",
+        "  date_format: '%d/%m/%Y'",
+        "  columns: {study_id: 'Study ID', entry_id: 'Entry', date: 'Date', mode: 'Mode',"
+        " duration_min: 'Duration (min)', items: 'Items', consent: 'Consent',"
+        " transcript: 'Transcript', image: 'Image', description: 'Coded description'}",
+        "  modes: {'Audio': audio, 'Photo': photo, 'Video': video, 'Written': written}",
+        f"  consent: {consent}",
+        "",
+        "diary_segments:  # coded audio diary transcripts, same codebook as the interviews",
+        "  file: SYNTHETIC_diary_segments.csv",
+        "  encoding: utf-8",
+        f"  columns: {segment_columns}",
+        "  document_pattern: '^(?P<study_id>.+)_D[0-9]+$'",
+        "  transcripts: transcripts",
+        "",
+        "drawings:",
+        "  file: SYNTHETIC_drawings.csv",
+        "  encoding: utf-8",
+        "  date_format: '%d/%m/%Y'",
+        "  columns: {study_id: 'Study ID', drawing_id: 'Drawing', date: 'Date drawn',"
+        " consent: 'Consent', image: 'Image', description: 'Coded description'}",
+        f"  consent: {consent}",
+        "",
+        "drawing_events:",
+        "  file: SYNTHETIC_drawing_events.csv",
+        "  encoding: utf-8",
+        "  columns: {drawing_id: 'Drawing', event_no: 'Event', kind: 'Kind', when: 'When',"
+        " valence: 'Valence', label: 'Her label'}",
+        "  date_formats: ['%d/%m/%Y', '%m/%Y']  # a month alone is taken as its 15th day",
+        "  age_pattern: '^age (?P<age>[0-9]{1,2})$'",
+        f"  kinds: {{{kinds}}}",
+        "  valence: {'Good': positive, 'Bad': negative, 'Mixed': mixed}",
+        "",
+        "eacg_review_log:  # members are recorded by role only",
+        "  file: SYNTHETIC_eacg_review_log.csv",
+        "  encoding: utf-8",
+        "  date_format: '%Y-%m-%d'",
+        "  columns: {meeting_date: 'Meeting date', members: 'Members (roles)', item: 'Item',"
+        " discussed: 'Discussed', response: 'Response', change: 'What changed',"
+        " version: 'Model version'}",
+        f"  roles: [{roles}]",
+        "  responses: {'Endorsed': endorsed, 'Refined': refined, 'Challenged': challenged}",
+        "",
+        "model_of_care: {file: SYNTHETIC_model_of_care.yml}",
+        "",
+    ]
 
 
 def _coded_data_lines(coded_data: str) -> list[str]:
