@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import zipfile
 from collections.abc import Callable
@@ -122,7 +123,10 @@ def test_generator_lists_project_and_map_in_manifest(generated: Path) -> None:
         qde = archive.read("project.qde").decode("utf-8")
         sources = [n for n in archive.namelist() if n.startswith("sources/")]
     assert "SYNTHETIC" in qde[:400]  # the project's name says so
-    assert len(sources) == len(list((generated / "transcripts").glob("*.txt")))
+    # every interview and focus-group transcript; audio diary transcripts (<study_id>_D<nn>) are
+    # coded in their own CSV (issue 13) and are not part of the project
+    interviews = [p for p in (generated / "transcripts").glob("*.txt") if not re.search(r"_D[0-9]+$", p.stem)]
+    assert len(sources) == len(interviews)
     readme = (generated / "README.md").read_text(encoding="utf-8")
     assert QDPX_FILE in readme and QDA_MAP_FILE in readme
 
