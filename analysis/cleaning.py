@@ -1273,10 +1273,16 @@ def _check_coded_text(segments: pd.DataFrame, texts: Mapping[str, str],
             segments["_file"], segments["_row"]):
         found = texts[document][int(start):int(end)]
         if found != coded:
+            # Free text is not quoted in an error (it may hold what the screening looks for):
+            # say where the two texts part, and their lengths.
+            coded = str(coded)
+            at = next((i for i, (a, b) in enumerate(zip(found, coded)) if a != b),
+                      min(len(found), len(coded)))
             raise DataValidationError(
                 str(file), int(row), column_names["text"],
                 "coded text equals transcript[Start:End]",
-                f"{document}[{start}:{end}] is {found[:60]!r}, not {str(coded)[:60]!r}")
+                f"{document}[{start}:{end}] ({len(found)} characters) and the coded text "
+                f"({len(coded)} characters) differ from character {at} on (text not shown)")
 
 
 def _professionals(ctx: _Context) -> pd.DataFrame:

@@ -348,3 +348,18 @@ def test_notebook_is_thin_and_stored_without_outputs() -> None:
     assert len(parameters) == 1
     assert "data_raw" in "".join(parameters[0]["source"])
     assert "data_derived" in "".join(parameters[0]["source"])
+
+
+def test_coded_text_mismatch_says_where_without_quoting_free_text() -> None:
+    import pandas as pd
+
+    from analysis.cleaning import _check_coded_text
+    from analysis.errors import DataValidationError
+
+    segments = pd.DataFrame({"document": ["T1"], "start": [0], "end": [21], "_file": ["segments.csv"], "_row": [4],
+                             "text": ["I saw Jane Smith there"]})
+    with pytest.raises(DataValidationError) as caught:
+        _check_coded_text(segments, {"T1": "I saw Mary Jones there"}, {"text": "Text"})
+    message = str(caught.value)
+    assert "segments.csv" in message and "Text" in message and "differ from character 6" in message
+    assert "Jane" not in message and "Mary" not in message
