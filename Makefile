@@ -28,7 +28,12 @@ JOBS := $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || ec
 endif
 LIVE_GOALS := lab test test-fast bench help lock synthetic
 ifeq ($(MAKELEVEL),0)
-MAKEFLAGS += -j$(JOBS)
+# GNU make does not show a command-line -j to the makefile while reading it, so read make's own
+# arguments (Linux /proc; elsewhere JOBS=N is the way to choose).
+COMMAND_LINE_JOBS := $(filter -j% --jobs%,$(shell tr '\0' '\n' < /proc/$$PPID/cmdline 2>/dev/null))
+ifeq ($(COMMAND_LINE_JOBS),)
+$(eval MAKEFLAGS += -j$(JOBS))
+endif
 ifeq ($(filter $(LIVE_GOALS),$(MAKECMDGOALS)),)
 MAKEFLAGS += --output-sync=target
 endif
