@@ -44,7 +44,8 @@ def _snapshot(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*"))
             if p.is_file() and not p.name.endswith(".failed.ipynb")
-            and not p.name.startswith(".")}  # .data_raw: make's note of the DATA_RAW path
+            # .fingerprints/: make's record of the inputs it saw (they did change), not build output
+            and not any(part.startswith(".") for part in p.relative_to(folder).parts)}
 
 
 @pytest.fixture(scope="module")
