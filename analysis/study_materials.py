@@ -208,6 +208,7 @@ def raw_folder(derived: Path) -> Path:
     from analysis import paths
 
     manifest = Path(derived) / "manifest.json"
-    meta = json.loads(manifest.read_text(encoding="utf-8"))
-    folder = Path(str(meta["data_raw"]))
+    meta = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {}
+    recorded = meta.get("data_raw") or meta.get("DATA_RAW")
+    folder = Path(str(recorded)) if recorded else paths.data_raw()
     return folder if folder.is_absolute() else paths.PROJECT_ROOT / folder

@@ -109,8 +109,15 @@ def test_expected_labels(executed) -> None:
         "tbl-models-of-care", "tbl-retention-all", "fig-contacts-by-site", "tbl-placements-birth",
         "tbl-placements-18m", "fig-placements", "tbl-framework-matrix", "fig-theme-site", "fig-theme-wave-all",
         "tbl-trajectory-definitions", "fig-trajectories", "tbl-cooccurrence", "fig-cooccurrence", "fig-cooccurrence-interviews", "fig-pathways",
-        "tbl-accounts",
+        "tbl-accounts", "tbl-diary-summary", "fig-themes-by-source", "tbl-diary-quotes", "fig-life-events",
+        "fig-diary-gallery", "fig-model-of-care", "tbl-model-findings", "tbl-eacg-shaped", "tbl-gripp2",
     }
+
+
+def test_synthesis_shows_only_consented_visual_items(executed) -> None:
+    """The fixture has one photo with image consent and one with none: only the first is shown."""
+    gallery = (executed["work"] / "fig_syn" / "fig-diary-gallery.alt.txt").read_text(encoding="utf-8")
+    assert "Gallery of 1 de-identified" in gallery and "Photo of a cot" in gallery and "pram" not in gallery
 
 
 def test_synthesis_writes_variables_and_matrix(executed) -> None:
