@@ -55,7 +55,11 @@ def use_project(raw: Path, *, drop_csv: bool) -> Path:
     if drop_csv:
         for name in (CODEBOOK_FILE, SEGMENTS_FILE, PRO_SEGMENTS_FILE):
             (raw / name).unlink()
-        shutil.rmtree(raw / "transcripts")
+        # the project carries the interview and focus-group transcripts; audio diaries are coded
+        # in their own file against their own transcripts (not part of the REFI-QDA project)
+        for path in (raw / "transcripts").glob("*.txt"):
+            if not re.search(r"_D[0-9]+$", path.stem):
+                path.unlink()
     return raw
 
 
