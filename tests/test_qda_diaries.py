@@ -177,3 +177,17 @@ def test_diary_map_rules() -> None:
                            "diary_map.csv")
     assert (caught.value.file, caught.value.row, caught.value.column, caught.value.rule) == (
         "diary_map.csv", 3, "entry_id", "unique")
+
+
+def test_diaries_in_project_and_csv_is_an_error(raw: Path, csv_cleaned: Path, tmp_path: Path) -> None:
+    project_with_diaries(raw)
+    sources = yaml.safe_load((raw / "sources.yml").read_text(encoding="utf-8"))
+    sources["diary_segments"]["file"] = DIARY_SEGMENTS_FILE  # the CSV declared as well
+    (raw / "sources.yml").write_text(yaml.safe_dump(sources, sort_keys=False), encoding="utf-8")
+    out = tmp_path / "derived"
+    shutil.copytree(csv_cleaned, out)
+    before = snapshot(out)
+    with pytest.raises(QdaError) as caught:
+        run_cleaning(raw, out)
+    assert (caught.value.file, caught.value.element) == (QDE, "TextSource")
+    assert caught.value.rule == "diary codings declared once" and snapshot(out) == before

@@ -237,6 +237,17 @@ def without_diary_sources(project: QdaProject, sources: Mapping, raw_dir: Path) 
     """
     spec = project_diary_spec(sources)
     if spec is None:
+        section = sources.get("diary_segments")
+        if isinstance(section, dict) and "file" in section:
+            pattern = str(section.get("document_pattern") or DEFAULT_DIARY_PATTERN)
+            found = diary_sources(project, pattern=pattern)
+            if len(found):
+                first = found.iloc[0]
+                raise QdaError(project.file, "TextSource", int(first["line"]), "diary codings declared once",
+                               f"source {first['qda_source']!r} is an audio diary transcript, but sources.yml "
+                               f"reads diary codings from {section['file']} (diary_segments.file); keep one: "
+                               "remove that file entry to read them from the project, or remove the diary "
+                               "sources from the project")
         return project
     diary_map = read_diary_map(raw_dir / str(spec["map"])) if spec.get("map") else None
     found = diary_sources(project, pattern=str(spec.get("document_pattern") or DEFAULT_DIARY_PATTERN),
