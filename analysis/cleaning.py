@@ -1060,10 +1060,15 @@ def _key_with_occurrence(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
 def _read_qdpx(ctx: _Context, spec: Mapping) -> _ProjectData:
     """Read the declared REFI-QDA project into the frames of the CSV export (see ``_ProjectData``).
 
+    Audio diary transcripts in the project (when ``diary_segments`` reads from it) are left to
+    :mod:`analysis.diaries` (through :mod:`analysis.qda.diaries`).
+
     Raises:
         QdaError: for a project that cannot be read (file, element and line named).
         DataValidationError: for a bad ``qda_map.csv`` (file, line and column named).
     """
+    from analysis.qda.diaries import without_diary_sources
+
     file = str(spec["file"])
     path = ctx.raw_dir / file
     map_file = str(spec["map"]) if spec.get("map") else None
@@ -1081,6 +1086,8 @@ def _read_qdpx(ctx: _Context, spec: Mapping) -> _ProjectData:
         with warnings.catch_warnings():  # tolerated deviations go to the cleaning log instead
             warnings.simplefilter("ignore", QdaWarning)
             project = read_project(path, strict=bool(spec.get("strict", True)))
+            # audio diary transcripts in the project are read by analysis.diaries, not mapped here
+            project = without_diary_sources(project, ctx.sources, ctx.raw_dir)
             data = to_raw_frames(project, None if map_file is None else ctx.raw_dir / map_file)
     except DataValidationError as error:
         raise _relative_error(error, ctx.raw_dir) from None

@@ -164,6 +164,77 @@ def with_own_timeline(journey: alt.TopLevelMixin, life_events: pd.DataFrame, stu
     return alt.vconcat(journey, strip, spacing=6)
 
 
+def with_consent(life_events: pd.DataFrame, drawings: pd.DataFrame) -> pd.DataFrame:
+    """The drawn events with their drawing's ``consent`` (for :func:`analysis.outputs.release_items`).
+
+    Her own labels are her words: a journey map shows them only when the drawing's consent
+    permits quoting (``use="quote"``), so the maps take the events released that way.
+    """
+    consent = drawings.drop_duplicates("drawing_id").set_index("drawing_id")["consent"]
+    return life_events.assign(consent=life_events["drawing_id"].map(consent))
+
+
+NO_OWN_EVENTS = "no drawn events to show"
+"""Text of the journey browser's own-timeline strip for a woman with no (consented) dated events."""
+
+
+def browser_own_timelines(life_events: pd.DataFrame, lanes: pd.DataFrame) -> pd.DataFrame:
+    """Every journey-browser woman's own timeline, as :func:`own_timeline` gives each map's.
+
+    ``lanes`` is the browser's ``lanes`` table (each woman's window ``start``/``end``). Returns
+    study_id, week, valence, text, row: her dated events inside her window, or one row with
+    :data:`NO_OWN_EVENTS` at the window's start (``valence`` empty: no symbol) when she has none.
+    """
+    windows = lanes.drop_duplicates("study_id")[["study_id", "start", "end"]]
+    parts = []
+    for study_id, start, end in windows.itertuples(index=False, name=None):
+        own = own_timeline(life_events, study_id, pd.DataFrame({"start": [start], "end": [end]}))
+        if own.empty:
+            own = pd.DataFrame({"week": [float(start)], "valence": [""], "text": [NO_OWN_EVENTS], "row": [1]})
+        parts.append(own.assign(study_id=study_id))
+    columns = ["study_id", "week", "valence", "text", "row"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def with_browser_own_timeline(browser: alt.VConcatChart, own: pd.DataFrame, *,
+                              width: int = 640) -> alt.VConcatChart:
+    """The journey browser with the chosen woman's own timeline in a strip beneath it.
+
+    ``own`` is :func:`browser_own_timelines` (every woman's events, stored once in the spec);
+    the strip shows the rows of the woman picked in the browser's list
+    (:data:`analysis.journeys.BROWSER_PARAM`), drawn as on her individual map: a symbol per
+    valence (legend "As she described it") and her own label with the valence in words.
+    """
+    from analysis.journeys import BROWSER_PARAM
+
+    chosen = f"datum.study_id == {BROWSER_PARAM}"
+    x = alt.X("week:Q", scale=alt.Scale(nice=False, zero=False), title="Weeks relative to birth (0 = birth)")
+    y = alt.Y("row:O", axis=None, scale=alt.Scale(domain=[0, 1, 2]))
+    base = alt.Chart(own).transform_filter(chosen)
+    marks = base.transform_filter("datum.valence != ''").mark_point(
+        filled=True, size=90, color=palette.TURQUOISE, stroke=palette.TEXT, strokeWidth=0.5).encode(
+        x=x, y=y, shape=alt.Shape("valence:N", scale=alt.Scale(domain=list(VALENCE_SHAPES),
+                                                               range=list(VALENCE_SHAPES.values())),
+                                  legend=alt.Legend(title="As she described it", orient="bottom")))
+    labels = base.mark_text(align="left", dx=7, fontSize=11, color=palette.TEXT).encode(x=x, y=y, text="text:N")
+    strip = alt.layer(marks, labels).properties(width=width, height=54, title=alt.TitleParams(
+        OWN_LANE, anchor="start", fontSize=12))
+    chart = browser.copy()
+    chart.vconcat = [*browser.vconcat, strip]
+    return chart
+
+
+def browser_own_timeline_alt(own: pd.DataFrame) -> str:
+    """Sentence for the journey browser's alt text about the own-timeline strip."""
+    drew = own.loc[own["valence"] != "", "study_id"].nunique()
+    return (f" Beneath the map, her own timeline: the dated events she drew in her drawing of significant "
+            f"life events, with her own label and whether she described each as good, bad or mixed "
+            f"(also shown by the symbol); {drew} of the {own['study_id'].nunique()} women have drawn "
+            "events that their consent permits showing.")
+
+
 def own_timeline_alt(life_events: pd.DataFrame, study_id: str, window: pd.DataFrame) -> str:
     """Sentence for the journey map's alt text about the events she drew."""
     own = own_timeline(life_events, study_id, window)
