@@ -177,7 +177,7 @@ def test_a_table_over_the_target_fails_the_check_naming_table_and_profile(output
 def test_a_policy_exemption_lets_the_table_through_and_is_logged(outputs_folder, monkeypatch, tmp_path, capsys):
     text = disclosure.POLICY_PATH.read_text(encoding="utf-8")
     policy = tmp_path / "policy.yml"
-    policy.write_text(text.replace("loss_exemptions: []", "loss_exemptions:\n  - table: tbl-over-target$\n"
+    policy.write_text(text.replace("\nloss_exemptions:\n", "\nloss_exemptions:\n  - table: tbl-over-target$\n"
                                    "    profiles: [study]\n    justification: the rules are published "
                                    "elsewhere in full\n"), encoding="utf-8")
     monkeypatch.setattr(disclosure, "POLICY_PATH", policy)
@@ -194,11 +194,19 @@ def test_a_policy_exemption_lets_the_table_through_and_is_logged(outputs_folder,
 def test_policy_refuses_a_loss_exemption_without_justification_or_with_an_unknown_profile(tmp_path):
     text = disclosure.POLICY_PATH.read_text(encoding="utf-8")
     broken = tmp_path / "policy.yml"
-    broken.write_text(text.replace("loss_exemptions: []", "loss_exemptions:\n  - table: x\n    profiles: [study]\n"),
+    broken.write_text(text.replace("\nloss_exemptions:\n", "\nloss_exemptions:\n  - table: x\n    profiles: [study]\n"),
                       encoding="utf-8")
     with pytest.raises(DisclosureError, match="loss_exemptions entry 1 needs 'table' and 'justification'"):
         load_policy(broken)
-    broken.write_text(text.replace("loss_exemptions: []", "loss_exemptions:\n  - table: x\n    profiles: [nope]\n"
+    broken.write_text(text.replace("\nloss_exemptions:\n", "\nloss_exemptions:\n  - table: x\n    profiles: [nope]\n"
                                    "    justification: because\n"), encoding="utf-8")
     with pytest.raises(DisclosureError, match="'profiles' must list profiles"):
         load_policy(broken)
+
+
+def test_shipped_exemptions_are_justified_and_narrow():
+    policy = load_policy()
+    assert policy.loss_exemption("02_site_profile_glasgow/tbl-professional-themes", "tre-release") is not None
+    assert policy.loss_exemption("02_site_profile_glasgow/tbl-professional-themes", "study") is None
+    assert policy.loss_exemption("03_synthesis/tbl-accounts", "tre-release") is None
+    assert all(len(e.justification) > 80 for e in policy.loss_exemptions)
