@@ -16,13 +16,16 @@ file in the output folder and writes ``<outputs>/output-check.csv`` (atomically)
 ``disclosure_register``
     Every register entry of the build passed, under the profile being checked.
 ``information_loss:<label>``
-    Every count table a document shows meets the profile's target: at most
-    ``max_suppressed_share`` of its count cells suppressed and never all of them (a table
-    replaced by a sentence passes). Enforced (a failure) when the profile's ``loss_target`` is
-    ``enforce``; otherwise recorded as ``n/a`` with the figures.
+    Every count table a document shows, and every other ``tbl-`` table in the register (e.g.
+    the executed site notebooks, file ``(disclosure register)``), meets the profile's target:
+    at most ``max_suppressed_share`` of its count cells suppressed and never all of them (a
+    table replaced by a sentence passes). Enforced (a failure naming table and profile) when the
+    profile's ``loss_target`` is ``enforce``, unless the policy's ``loss_exemptions`` exempts
+    the table under that profile (``n/a`` with the justification); otherwise ``n/a``.
 ``exemption``
-    One row per table released as a study-participation count, with the policy's justification
-    (an accepted exception, as an output checker records it).
+    One row per table released as a study-participation count, and one per table let off the
+    information-loss target by ``loss_exemptions``, with the policy's justification (an
+    accepted exception, as an output checker records it).
 ``consent``
     One row per diary item or drawing that reached an output (through
     :func:`analysis.outputs.release_items`), naming the item, its use and its consent.
@@ -284,7 +287,7 @@ def check_outputs(outputs: Path, *, profile: str | None = None, register: Path |
         exempt = policy.loss_exemption(str(entry.get("table")), prof.name)
         if exempt is not None and entry.get("kind") == "table" and not loss_target_met(entry, prof)[0]:
             add("(disclosure register)", str(entry.get("table")), "exemption", True,
-                f"accepted exception to the information-loss target, profile {prof.name}: "
+                f"{LOSS_EXEMPTION}, profile {prof.name}: "
                 f"{exempt.justification}", entry)
     for entry in entries:
         if entry.get("exemption"):
@@ -320,6 +323,10 @@ def _loss_fields(entry: dict[str, Any] | None) -> tuple[str, str, str]:
         modification = modification or "study-participation count (exemption)"
     return ("" if share is None else f"{share:.3f}", str(int(entry.get("merged_categories") or 0)),
             modification)
+
+
+LOSS_EXEMPTION: str = "accepted exception to the information-loss target"
+"""How an ``exemption`` row granted by the policy's ``loss_exemptions`` begins its detail."""
 
 
 def loss_target_met(entry: dict[str, Any], prof: disclosure.Profile) -> tuple[bool, str]:
@@ -366,12 +373,14 @@ def loss_summary(rows: Sequence[CheckRow]) -> str:
     worst = max(shown.values(), key=lambda r: float(r.suppressed_share or 0), default=None)
     merged = sum(int(r.merged_categories or 0) for r in shown.values())
     redesigned = sum(1 for r in shown.values() if r.modification and "exemption" not in r.modification)
-    exemptions = sum(1 for r in rows if r.check == "exemption")
-    missed = sum(1 for r in shown.values() if r.result != "pass")
+    loss_exempt = sum(1 for r in rows if r.check == "exemption" and LOSS_EXEMPTION in r.detail)
+    exemptions = sum(1 for r in rows if r.check == "exemption") - loss_exempt
+    missed = sum(1 for r in shown.values() if r.result == "fail")
     top = (f"largest {float(worst.suppressed_share or 0):.0%} ({worst.table})" if worst and shares
            else "largest 0%")
-    return (f"information loss: {len(shown)} table(s) in documents, {top}, "
-            f"{sum(1 for s in shares if s > 0)} with suppressed cells, {missed} over target; "
+    return (f"information loss: {len(shown)} table(s) released, {top}, "
+            f"{sum(1 for s in shares if s > 0)} with suppressed cells, {missed} over target, "
+            f"{loss_exempt} exempt from it by the policy; "
             f"{merged} categories merged in {redesigned} redesigned table(s); "
             f"{exemptions} participation-count exemption(s)")
 
