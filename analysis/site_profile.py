@@ -552,6 +552,10 @@ def _as_bool(value: object) -> bool | None:
     return None
 
 
+MULTI_SELECT_SUFFIX: str = "(any)"
+"""Characteristics whose label ends so are multi-select (a woman can be in several categories)."""
+
+
 def release_characteristics(table: pd.DataFrame, *, name: str, profile: str | None = None) -> pd.DataFrame:
     """Release "Table 1" block by block (each characteristic is its own distribution).
 
@@ -576,11 +580,24 @@ def release_characteristics(table: pd.DataFrame, *, name: str, profile: str | No
             blocks.append(pd.DataFrame({"characteristic": [characteristic], "category": [released.sentence],
                                         "n": pd.Series([""], dtype="object")}))
             continue
-        blocks.append(released.table)
+        shown = released.table.copy()
+        combined = ~shown["category"].isin(set(block["category"]))
+        if str(characteristic).endswith(MULTI_SELECT_SUFFIX) and combined.any():
+            # A combined row of a multi-select characteristic counts mentions, not women.
+            shown.loc[combined, "category"] = shown.loc[combined, "category"].astype(str) + ", mentions"
+        shown["_mentions"] = combined & str(characteristic).endswith(MULTI_SELECT_SUFFIX)
+        blocks.append(shown)
         if released.modification:
             notes.append(f"{characteristic}: {released.modification}.")
     out = pd.concat(blocks, ignore_index=True) if blocks else table.iloc[0:0].copy()
     out = add_percentages(out, total)
+    if "_mentions" in out.columns:
+        mentions = out["_mentions"].fillna(False).astype(bool)
+        out.loc[mentions, "%"] = ""
+        if mentions.any():
+            notes.append("In a multi-select characteristic a combined row counts mentions: a woman "
+                         "can be in several of its categories, so no percentage is given.")
+        out = out.drop(columns="_mentions")
     out = out.rename(columns={"characteristic": "Characteristic", "category": "Category", "n": "n"})
     out.attrs["note"] = " ".join(notes)
     return out

@@ -141,6 +141,19 @@ def test_characteristics_blocks_are_redesigned_or_replaced_and_meet_the_target()
     assert output_check.loss_target_met(entry, STUDY)[0]
 
 
+def test_a_combined_row_of_a_multi_select_characteristic_counts_mentions_without_a_percentage():
+    table = pd.DataFrame({
+        "characteristic": ["Women recruited", *["Substances used (any)"] * 3],
+        "category": ["Women", "Heroin", "Alcohol", "Cannabis"],
+        "n": [9, 8, 3, 4],
+    })
+    out = site_profile.release_characteristics(table, name="02_site_profile_x/tbl-characteristics")
+    row = out.loc[out["Category"].str.startswith("Other")].iloc[0]
+    assert row["Category"] == "Other (2 categories), mentions" and row["n"] == 7 and row["%"] == ""
+    assert out.loc[out["Category"] == "Heroin", "%"].tolist() == ["89"]
+    assert "counts mentions" in out.attrs["note"]
+
+
 # --- enforcement in the output check -----------------------------------------------------------
 
 @pytest.fixture()
@@ -207,6 +220,6 @@ def test_policy_refuses_a_loss_exemption_without_justification_or_with_an_unknow
 def test_shipped_exemptions_are_justified_and_narrow():
     policy = load_policy()
     assert policy.loss_exemption("02_site_profile_glasgow/tbl-professional-themes", "tre-release") is not None
-    assert policy.loss_exemption("02_site_profile_glasgow/tbl-professional-themes", "study") is None
+    assert policy.loss_exemption("02_site_profile_glasgow/tbl-characteristics", "study") is None
     assert policy.loss_exemption("03_synthesis/tbl-accounts", "tre-release") is None
     assert all(len(e.justification) > 80 for e in policy.loss_exemptions)
