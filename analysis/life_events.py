@@ -276,21 +276,44 @@ def kinds_by_period(life_events: pd.DataFrame) -> pd.DataFrame:
 
 
 def kinds_chart(released: pd.DataFrame, *, title: str) -> alt.LayerChart:
-    """Heatmap: kinds of life event (rows) by when they happened (columns); cells labelled."""
+    """Heatmap: kinds of life event (rows) by when they happened (columns); cells labelled.
+
+    Suppressed cells are drawn in the grey every other heatmap uses for them
+    (``palette.SUPPRESSED_GREY``) and read "supp.", and the subtitle says so, so a reader does
+    not need colour to tell a withheld count from a small one.
+    """
     data = released.copy()
-    data["text"] = [("<5" if s else str(int(v))) if pd.notna(v) or s else "" for v, s in
+    if "suppressed" not in data.columns:
+        data["suppressed"] = False
+    data["suppressed"] = data["suppressed"].astype(bool)
+    data["text"] = [SUPPRESSED_LABEL if s else ("" if pd.isna(v) else str(int(v))) for v, s in
                     zip(data["women"], data["suppressed"])]
     data["shade"] = data["women"].astype("float")
     bands = [BEFORE_PREGNANCY, *[b[0] for b in WHEN_BANDS]]
-    base = alt.Chart(data).encode(
-        x=alt.X("when_band:N", sort=bands, title="When the event happened", axis=alt.Axis(labelAngle=-25)),
-        y=alt.Y("kind:N", title="Kind of event drawn"),
-    )
-    cells = base.mark_rect(stroke="#FFFFFF").encode(
-        color=alt.Color("shade:Q", scale=alt.Scale(scheme="purples"), title="Women"))
-    labels = base.mark_text(fontSize=11).encode(
-        text="text:N", color=alt.condition("datum.shade > 6", alt.value("#FFFFFF"), alt.value(palette.TEXT)))
-    return alt.layer(cells, labels).properties(width=420, title=title)
+    x = alt.X("when_band:N", sort=bands, title="When the event happened", axis=alt.Axis(labelAngle=-25))
+    y = alt.Y("kind:N", title="Kind of event drawn")
+    shown = data.loc[~data["suppressed"]]
+    hidden = data.loc[data["suppressed"]]
+    layers: list[alt.Chart] = []
+    if not shown.empty:
+        layers.append(alt.Chart(shown).mark_rect(stroke="#FFFFFF").encode(
+            x=x, y=y, color=alt.Color("shade:Q", scale=alt.Scale(scheme="purples"), title="Women")))
+    if not hidden.empty:
+        layers.append(alt.Chart(hidden).mark_rect(color=palette.SUPPRESSED_GREY, stroke="#FFFFFF").encode(x=x, y=y))
+    layers.append(alt.Chart(data).mark_text(fontSize=11).encode(
+        x=x, y=y, text="text:N",
+        color=alt.condition("datum.shade > 6", alt.value("#FFFFFF"), alt.value(palette.TEXT))))
+    heading: dict[str, object] = {"text": title}
+    if not hidden.empty:
+        heading["subtitle"] = SUPPRESSED_NOTE
+    return alt.layer(*layers).properties(width=420, title=heading)
+
+
+SUPPRESSED_LABEL: str = "supp."
+"""Text written in a suppressed cell of the life-events heatmap (as in the theme heatmaps)."""
+
+SUPPRESSED_NOTE: str = f"Grey cells marked {SUPPRESSED_LABEL}: number of women not shown (disclosure control)."
+"""Subtitle of the life-events heatmap when any cell is suppressed: the key to the grey cells."""
 
 
 def kinds_alt(released: pd.DataFrame, n_drawings: int) -> str:
@@ -300,4 +323,4 @@ def kinds_alt(released: pd.DataFrame, n_drawings: int) -> str:
     parts = "; ".join(f"{r.kind.lower()} {r.when_band.lower()} ({int(r.women)} women)" for r in top.itertuples())
     return (f"Heatmap of the kinds of significant life events women drew (rows) by when they happened "
             f"(columns, from before the pregnancy to after 6 months), over {n_drawings} drawings at all sites; "
-            f"each cell gives the number of women (fewer than 5 shown as <5). Largest: {parts or 'none large enough to show'}.")
+            f"each cell gives the number of women (cells whose number is withheld are grey and read supp.). Largest: {parts or 'none large enough to show'}.")
