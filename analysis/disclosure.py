@@ -28,6 +28,7 @@ name matches ``sensitive_tables``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -174,11 +175,25 @@ _PROFILE_FIELDS = {
 
 
 def load_policy(path: Path | str | None = None) -> Policy:
-    """Read and validate the disclosure policy YAML (default: the shipped policy file)."""
+    """Read and validate the disclosure policy YAML (default: the shipped policy file).
+
+    The file is read at every call; parsing and validation are done once per distinct content
+    (a notebook releases dozens of tables, and each release used to parse the YAML again).
+    """
     policy_path = Path(path) if path is not None else POLICY_PATH
     try:
-        raw = yaml.safe_load(policy_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        text = policy_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DisclosureError(f"{policy_path}: cannot read disclosure policy: {exc}") from exc
+    return _parse_policy(text, policy_path)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_policy(text: str, policy_path: Path) -> Policy:
+    """The validated policy of one file content (cached: ``Policy`` is frozen)."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
         raise DisclosureError(f"{policy_path}: cannot read disclosure policy: {exc}") from exc
     if not isinstance(raw, dict) or "profiles" not in raw:
         raise DisclosureError(f"{policy_path}: policy needs a 'profiles' mapping")
