@@ -299,3 +299,17 @@ def test_a_changed_name_list_reruns_cleaning_and_the_output_check(current: Proje
     stages = current.make(f"NAME_LISTS={names}")
     assert stages[0] == "papermill 01_clean" and stages[-1] == "output_check"
     assert current.make()[0] == "papermill 01_clean"  # back to the shipped list
+
+
+def test_switching_the_disclosure_profile_reruns_every_stage(current: Project) -> None:
+    """Every protected table depends on the profile, so a make with another DISCLOSURE_PROFILE
+    reruns cleaning, every site, the synthesis, every output and the check, once."""
+    stages = current.make("DISCLOSURE_PROFILE=tre-release")
+    assert stages[0] == "papermill 01_clean" and stages[-1] == "output_check"
+    assert sorted(s for s in stages if s.startswith("papermill 02")) == sorted(
+        f"papermill 02_site_profile:{site}" for site in SITES)
+    assert "papermill 03_synthesis" in stages and "render report.pdf" in stages
+    assert current.make("DISCLOSURE_PROFILE=tre-release") == []
+    back = current.make()
+    assert back[0] == "papermill 01_clean" and len([s for s in back if s.startswith("papermill 02")]) == 4
+    assert current.make() == []
