@@ -121,7 +121,13 @@ def chart_spec(chart: alt.TopLevelMixin | dict[str, Any], *, synthetic: bool = F
     The theme is merged under any ``config`` the chart already sets (the chart wins). When
     ``synthetic`` is true the note ``SYNTHETIC_NOTE`` is added to the title's subtitle.
     """
-    spec = copy.deepcopy(chart if isinstance(chart, dict) else chart.to_dict())
+    if isinstance(chart, dict):
+        spec = copy.deepcopy(chart)
+    else:
+        # no row limit: altair refuses data over 5,000 rows, and the journey browser holds every
+        # contact of a site (7,400 at 10x); its size is measured by `make bench` instead
+        with alt.data_transformers.disable_max_rows():
+            spec = chart.to_dict()
     config = _deep_merge(THEME_CONFIG, spec.get("config", {}))
     spec["config"] = config
     if synthetic:
