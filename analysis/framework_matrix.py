@@ -124,7 +124,7 @@ def write_matrix_xlsx(
     """
     target = Path(path)
     book = Workbook(write_only=True)
-    book.properties.creator = "Stepping Stones analysis (analysis/framework_matrix.py)"
+    book.properties.creator = "Stepping Stones analysis (framework_matrix.write_matrix_xlsx)"
     book.properties.created = FIXED_TIMESTAMP
     book.properties.modified = FIXED_TIMESTAMP
     sheet = book.create_sheet("Framework matrix")

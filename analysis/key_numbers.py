@@ -219,7 +219,7 @@ def write_variables(numbers: Mapping[str, Any], path: str | os.PathLike[str]) ->
     target.parent.mkdir(parents=True, exist_ok=True)
     text = (
         "# Key numbers quoted by the report ({{< var key >}}). Written by notebooks/03_synthesis via\n"
-        "# analysis.key_numbers.write_variables; do not edit by hand. Values are disclosure-safe.\n"
+        "# key_numbers.write_variables; do not edit by hand. Values are disclosure-safe.\n"
         + yaml.safe_dump(_plain(numbers), sort_keys=True, allow_unicode=True, default_flow_style=False)
     )
     atomic.write_if_changed(target, text.encode("utf-8"))  # unchanged numbers keep their mtime

@@ -266,7 +266,7 @@ def check_outputs(outputs: Path, *, profile: str | None = None, register: Path |
                         "embedded from a notebook: no counts from the data")
                 elif label.startswith("tbl-"):
                     add(name, label, "disclosure", False,
-                        "table not in the disclosure register: pass it through analysis.outputs")
+                        "table not in the disclosure register: pass it through the output gate (outputs.py)")
                 else:
                     add(name, label, "disclosure", None, "no counts registered for this figure")
                 continue
@@ -307,7 +307,7 @@ def check_outputs(outputs: Path, *, profile: str | None = None, register: Path |
     if entries:
         add("(disclosure register)", "", "disclosure_register_summary",
             all(bool(e.get("passed")) and e.get("profile") == prof.name for e in entries),
-            f"{len(entries)} table(s)/figure(s) released through analysis.outputs")
+            f"{len(entries)} table(s)/figure(s) released through the output gate (outputs.py)")
     add(fingerprints.LOG_BUILD_FILE, "", fingerprints.LOG_BUILD_CHECK, None,
         built_from.detail() or "no input fingerprints (not built by make)")
     return rows

@@ -592,7 +592,7 @@ def release_characteristics(table: pd.DataFrame, *, name: str, profile: str | No
     out = pd.concat(blocks, ignore_index=True) if blocks else table.iloc[0:0].copy()
     out = add_percentages(out, total)
     if "_mentions" in out.columns:
-        mentions = out["_mentions"].fillna(False).astype(bool)
+        mentions = out["_mentions"].eq(True)  # missing: not a mentions row (no fillna downcasting warning)
         out.loc[mentions, "%"] = ""
         if mentions.any():
             notes.append("In a multi-select characteristic a combined row counts mentions: a woman "
