@@ -1,4 +1,4 @@
-"""Tests for analysis.journeys on the hand-written fixture (SYNTHETIC test data)."""
+"""Tests for analysis.analyse.journeys on the hand-written fixture (SYNTHETIC test data)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "analysis"))
 import analysis_fixture  # noqa: E402
 
-from analysis import figures, journeys, site_profile  # noqa: E402
+from analysis.analyse import journey_overview, journeys, site_profile
+from analysis.publish import figures
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,7 @@ def test_journey_chart_renders_and_alt_text_describes_it(data) -> None:
 
 
 def test_overview_counts_women_per_block(data) -> None:
-    counts = journeys.overview_counts(data["contacts"], "east_london", bin_weeks=8)
+    counts = journey_overview.overview_counts(data["contacts"], "east_london", bin_weeks=8)
     lookup = counts.set_index(["service", "block_start"])["women"]
     # specialist midwife: EL-001 at -20 and -10, EL-002 at -18 and -8 -> blocks -24 and -16 (8-week blocks from -40)
     assert lookup[("specialist_midwife", -24)] == 2
@@ -77,13 +78,13 @@ def test_overview_counts_women_per_block(data) -> None:
 
 def test_woman_week_strip_counts_contacts(data) -> None:
     women = site_profile.recruited_women(data["participants"])
-    strip = journeys.woman_week_strip(data["contacts"], women)
+    strip = journey_overview.woman_week_strip(data["contacts"], women)
     assert strip.groupby("study_id")["contacts"].sum().to_dict() == {"SS-EL-001": 9, "SS-EL-002": 5, "SS-GG-001": 7}
 
 
 def test_woman_week_strip_chart_caps_women() -> None:
     strip = pd.DataFrame({"study_id": [f"W{i:04d}" for i in range(200)], "block_start": 0, "contacts": 1})
-    chart = journeys.woman_week_strip_chart(strip, title="Strip", max_women=150)
+    chart = journey_overview.woman_week_strip_chart(strip, title="Strip", max_women=150)
     spec = chart.to_dict()
     assert spec["title"] == "Strip (first 150 of 200 women)"
     assert len(next(iter(spec["datasets"].values()))) == 150

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from analysis import paths
-from analysis.synthetic import generate
+from analysis.core import paths
+from analysis.synthetic.folder import generate
 from analysis.synthetic.folder import SEGMENTS_FILE, build_files
 
 SHIPPED = paths.SYNTHETIC_RAW

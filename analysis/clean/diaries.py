@@ -1,0 +1,151 @@
+"""Women's audio and visual diaries, read in the cleaning stage.
+
+Owns the ``diaries`` and ``diary_segments`` sections of ``sources.yml`` (read through
+:func:`analysis.clean.materials.read_materials`):
+
+- the diary register: one row per entry with its mode (audio, photo, video, written), date
+  (within the study window), duration or item count, consent (none / quote / image; blank is an
+  error; ``image`` only for photo or video entries), transcript (audio) and the team's coded
+  description. A diary for a woman who is not recruited is an error. Visual items themselves are
+  never read: only metadata and coded description.
+- the codings of audio diary transcripts: the interview codings' columns and codebook;
+  ``Document`` is the entry id, and each coded text must equal its transcript's
+  ``text[start:end]``.
+
+Writes the ``diary_entries`` and ``diary_segments`` derived tables (CONTRACTS.md); the
+analyses of diaries are in :mod:`analysis.analyse.diaries`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.clean.materials import (
+    MaterialsContext, consent_codes, fail, map_values, parse_date, read_declared, require_women,
+    weeks_in_window,
+)
+from analysis.protect.screening import screen_transcript
+from analysis.sources.contact_logs import LogEntry
+
+MODES: tuple[str, ...] = ("audio", "photo", "video", "written")
+
+
+VISUAL_MODES: tuple[str, ...] = ("photo", "video")
+
+
+def read_diaries(mc: MaterialsContext) -> dict[str, pd.DataFrame]:
+    """Read and validate the diary register and the audio diary codings."""
+    spec = mc.section("diaries")
+    if spec is None:
+        return {}
+    frame, columns = read_declared(
+        mc, spec, ("study_id", "entry_id", "date", "mode", "consent"),
+        screen=("description",))
+    require_women(frame, mc, columns, "diary entry")
+    frame["mode"] = map_values(frame, "mode", spec.get("modes") or {m: m for m in MODES}, columns,
+                               "diary mode")
+    frame["consent"] = consent_codes(frame, spec, columns)
+    bad = (frame["consent"] == "image") & ~frame["mode"].isin(VISUAL_MODES)
+    if bad.any():
+        i = int(bad.idxmax())
+        raise fail(frame, i, columns["consent"], "image consent only for photo or video",
+                   f"entry {frame.at[i, 'entry_id']} is {frame.at[i, 'mode']}: it has no image "
+                   "to show; record consent as quote or none")
+    duplicated = frame["entry_id"].duplicated()
+    if duplicated.any():
+        i = int(duplicated.idxmax())
+        raise fail(frame, i, columns["entry_id"], "entry id unique",
+                   f"entry {frame.at[i, 'entry_id']!r} appears twice")
+    formats = (str(spec.get("date_format", "%d/%m/%Y")),)
+    frame["entry_date"] = [parse_date(frame, i, v, formats, columns["date"])
+                           for i, v in frame["date"].items()]
+    frame["week_rel_birth"] = weeks_in_window(frame, frame["entry_date"], mc, columns["date"],
+                                              "diary entry")
+    for key in ("duration_min", "items"):
+        values = frame[key] if key in frame.columns else pd.Series("", index=frame.index)
+        numbers = pd.to_numeric(values.replace("", pd.NA), errors="coerce")
+        bad = values.ne("") & values.notna() & (numbers.isna() | (numbers < 0))
+        if bad.any():
+            i = int(bad.idxmax())
+            raise fail(frame, i, columns.get(key, key), "a whole number of 0 or more",
+                       f"value {values[i]!r} is not a count")
+        frame[key] = numbers.astype("Int64")
+    for key in ("transcript", "image", "description"):
+        if key not in frame.columns:
+            frame[key] = ""
+    audio = frame["mode"] == "audio"
+    no_transcript = audio & (frame["transcript"] == "")
+    if no_transcript.any():
+        mc.log.append(_log(spec, "audio diary without transcript", int(no_transcript.sum()),
+                           "kept; not coded"))
+    frame["site"] = frame["study_id"].map(mc.women.set_index("study_id")["site"])
+    entries = frame
+    segments = _read_diary_segments(mc, entries)
+    return {"diary_entries": entries, "diary_segments": segments}
+
+
+def _log(spec, rule: str, rows: int, action: str, detail: str = ""):
+
+    return LogEntry("clean", str(spec["file"]), rule, rows, action, detail)
+
+
+def _read_diary_segments(mc: MaterialsContext, entries: pd.DataFrame) -> pd.DataFrame:
+
+    spec = mc.section("diary_segments")
+    if spec is None:
+        return pd.DataFrame(columns=["segment_id", "entry_id", "study_id", "site", "week_rel_birth",
+                                     "code_id", "theme_id", "text", "start", "end", "coder"])
+    frame, columns = read_declared(mc, spec, ("document", "code", "start", "end", "text"),
+                                   screen=("text",))
+    known = entries.set_index("entry_id")
+    audio = set(known.index[known["mode"] == "audio"])
+    bad = ~frame["document"].isin(audio)
+    if bad.any():
+        i = int(bad.idxmax())
+        raise fail(frame, i, columns["document"], "document is an audio diary entry",
+                   f"document {frame.at[i, 'document']!r} is not an audio entry of the diary "
+                   "register")
+    code_ids = mc.codebook.set_index("code")["code_id"]
+    frame["code_id"] = frame["code"].map(code_ids)
+    bad = frame["code_id"].isna()
+    if bad.any():
+        i = int(bad.idxmax())
+        raise fail(frame, i, columns["code"], "code in the codebook",
+                   f"code {frame.at[i, 'code']!r} is not in the codebook")
+    frame["theme_id"] = frame["code_id"].map(mc.codebook.set_index("code_id")["theme_id"])
+    for key in ("start", "end"):
+        numbers = pd.to_numeric(frame[key], errors="coerce")
+        bad = numbers.isna() | (numbers < 0)
+        if bad.any():
+            i = int(bad.idxmax())
+            raise fail(frame, i, columns[key], "a whole number of 0 or more",
+                       f"value {frame.at[i, key]!r} is not an offset")
+        frame[key] = numbers.astype(int)
+    folder = Path(mc.raw_dir) / str(spec.get("transcripts", "transcripts"))
+    texts: dict[str, str] = {}
+    seen: dict = {}
+    for i, document in frame["document"].items():
+        if document not in texts:
+            name = f"{folder.name}/{document}.txt"
+            path = folder / f"{document}.txt"
+            if not path.is_file():
+                raise fail(frame, i, columns["document"], "transcript present",
+                           f"no transcript {name} for audio diary {document}")
+            texts[document] = path.read_text(encoding=str(spec.get("encoding", "utf-8")))
+            mc.record_input(name)
+            screen_transcript(texts[document], name, seen)
+        start, end = int(frame.at[i, "start"]), int(frame.at[i, "end"])
+        if texts[document][start:end] != frame.at[i, "text"]:
+            raise fail(frame, i, columns["text"], "coded text matches transcript[start:end]",
+                       f"coded text differs from {document}.txt at {start}..{end}")
+    frame["entry_id"] = frame["document"]
+    frame["study_id"] = frame["entry_id"].map(known["study_id"])
+    frame["site"] = frame["entry_id"].map(known["site"])
+    frame["week_rel_birth"] = frame["entry_id"].map(known["week_rel_birth"])
+    frame["coder"] = frame["coder"] if "coder" in frame.columns else ""
+    frame = frame.sort_values(["entry_id", "start", "end", "code_id"], kind="mergesort")
+    frame["segment_id"] = frame["entry_id"] + "-S" + (
+        frame.groupby("entry_id").cumcount() + 1).astype(str).str.zfill(3)
+    return frame.reset_index(drop=True)
