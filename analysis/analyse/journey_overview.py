@@ -25,10 +25,8 @@ BIN_WEEKS: Final[int] = 8
 """Width of the week blocks in the site overview (8 weeks: blocks end at the birth, and a
 site's handful of women gives counts large enough to show)."""
 
-
 STRIP_BIN_WEEKS: Final[int] = 4
 """Width of the week blocks in the internal woman-by-week strip."""
-
 
 MAX_STRIP_WOMEN: Final[int] = 150
 """Most women drawn in the woman-by-week strip (150 x 30 blocks stays under altair's row limit)."""

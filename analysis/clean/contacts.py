@@ -20,6 +20,7 @@ from analysis.sources.context import ReadContext, declared_section
 from analysis.sources.declared import read_source, require_known
 
 def read_contacts(ctx: ReadContext, women: pd.DataFrame, birth: pd.Series) -> tuple[pd.DataFrame, dict]:
+    """Every site's contact log, harmonised: the ``contacts`` table and the files behind each site."""
     spec_map = declared_section(ctx, "service_map")
     ctx.record_input(spec_map["file"])
     service_frame = read_source(ctx.raw_dir, spec_map)

@@ -31,7 +31,6 @@ from analysis.sources.contact_logs import LogEntry
 
 MODES: tuple[str, ...] = ("audio", "photo", "video", "written")
 
-
 VISUAL_MODES: tuple[str, ...] = ("photo", "video")
 
 

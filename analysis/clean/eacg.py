@@ -24,7 +24,6 @@ from analysis.core.errors import DataValidationError
 
 RESPONSES: tuple[str, ...] = ("endorsed", "refined", "challenged")
 
-
 MEMBER_ROLE = re.compile(r"^(?P<role>.+?)(?:\s+x(?P<n>[0-9]+))?$")
 
 

@@ -26,12 +26,14 @@ BIRTH_FALLBACK_GESTATION = 40
 
 
 def phase_of(weeks: pd.Series) -> pd.Series:
+    """Phase of each week relative to the birth: ``antenatal``, ``birth`` or ``postnatal``."""
     low, high = t.BIRTH_PHASE_WEEKS
     phase = np.where(weeks < low, "antenatal", np.where(weeks <= high, "birth", "postnatal"))
     return pd.Series(phase, index=weeks.index).where(weeks.notna())
 
 
 def read_key_events(ctx: ReadContext, women: pd.DataFrame) -> pd.DataFrame:
+    """The tracker's key events of recruited women, checked and screened for identifiers."""
     spec = declared_section(ctx, "key_events")
     file = spec["file"]
     ctx.record_input(file)
@@ -113,6 +115,7 @@ def birth_dates(ctx: ReadContext, women: pd.DataFrame, events: pd.DataFrame) -> 
 
 
 def weeks_rel_birth(dates: pd.Series, study_ids: pd.Series, birth: pd.Series) -> pd.Series:
+    """Weeks from each woman's birth date to each date (negative before the birth)."""
     reference = study_ids.map(birth)
     return (pd.to_datetime(dates) - pd.to_datetime(reference)).dt.days / 7.0
 

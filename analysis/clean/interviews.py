@@ -15,7 +15,8 @@ from analysis.sources.contact_logs import LogEntry
 from analysis.sources.context import ReadContext
 
 def derive_interviews(women: pd.DataFrame, waves: dict, birth: pd.Series,
-                ctx: ReadContext) -> pd.DataFrame:
+                      ctx: ReadContext) -> pd.DataFrame:
+    """One row per recruited woman and wave: the ``interviews`` derived table."""
     file = women["_file"].iloc[0] if len(women) else ""
     recruited = women["recruited"].to_numpy()
     records = []

@@ -136,7 +136,8 @@ def read_participants(ctx: ReadContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.
 
 
 def derive_participant_status(women: pd.DataFrame, interviews: pd.DataFrame,
-                        placements: pd.DataFrame, final_wave: int) -> pd.DataFrame:
+                              placements: pd.DataFrame, final_wave: int) -> pd.DataFrame:
+    """Each woman's status, waves completed, last wave and placements at birth and at 18 months."""
     completed = interviews.loc[interviews["status"] == "completed"]
     counts = completed.groupby("study_id")["wave"].agg(["count", "max"])
     final_done = set(interviews.loc[(interviews["wave"] == final_wave)

@@ -69,7 +69,6 @@ from analysis.sources.transcripts import check_transcripts
 
 MANIFEST_FILE = "manifest.json"
 
-
 SITES_FOLDER = "sites"
 MATERIAL_TABLES: tuple[str, ...] = ("diary_entries", "diary_segments", "drawings", "life_events",
                                     "care_model_stages", "care_model_findings",

@@ -16,6 +16,7 @@ from analysis.sources.contact_logs import LogEntry
 from analysis.sources.context import ReadContext
 
 def number_segments(segments: pd.DataFrame) -> pd.DataFrame:
+    """Sort each document's segments by position and number them ``<document>-S001``, ..."""
     segments = segments.sort_values(["document", "start", "end", "code_id", "_row"],
                                     kind="mergesort").reset_index(drop=True)
     number = segments.groupby("document").cumcount() + 1
@@ -24,7 +25,7 @@ def number_segments(segments: pd.DataFrame) -> pd.DataFrame:
 
 
 def attribute_speakers(ctx: ReadContext, segments: pd.DataFrame, professionals: pd.DataFrame,
-                        texts: Mapping[str, str]) -> pd.DataFrame:
+                       texts: Mapping[str, str]) -> pd.DataFrame:
     """Name each professional segment's speaker: the document's only professional, or the
     professional whose ID opens the transcript line holding the segment (focus groups)."""
     members = professionals.groupby("document")["prof_id"].apply(list).to_dict()

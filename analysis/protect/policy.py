@@ -24,10 +24,8 @@ from analysis.core import paths
 POLICY_PATH: Path = paths.CONFIG_DIR / "disclosure_policy.yml"
 """The shipped disclosure policy."""
 
-
 PROFILE_ENV: str = "DISCLOSURE_PROFILE"
 """Environment variable that picks the profile when no ``profile=`` argument is given."""
-
 
 TOTAL_LABELS: frozenset[str] = frozenset({"total", "totals", "all", "overall"})
 """Row labels / column names recognised as margins already present in an input table."""

@@ -62,7 +62,6 @@ class RegisterEntry:
 
 _REGISTER: list[RegisterEntry] = []
 
-
 _REGISTER_LOCK = threading.Lock()
 
 

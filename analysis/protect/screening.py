@@ -39,7 +39,7 @@ def _identifier_error(file: str, row: int | None, column: str | None,
 
 
 def free_text_columns(frame: pd.DataFrame, declared: Mapping[str, str],
-                       keys: tuple[str, ...]) -> list[str]:
+                      keys: tuple[str, ...]) -> list[str]:
     """The columns of a raw frame to screen: the declared columns of ``keys`` present in the
     frame, then every column ``sources.yml`` does not declare (notes, memos)."""
     named = [declared[key] for key in keys if declared.get(key) in frame.columns]
@@ -80,7 +80,7 @@ _DIGIT = re.compile(r"\d")
 
 
 def screen_transcript(text: str, file: str,
-                       seen: dict[tuple[str, bool], identifiers.Hit | None]) -> None:
+                      seen: dict[tuple[str, bool], identifiers.Hit | None]) -> None:
     """Identifier screening of one transcript: stop at its first identifier, named by line
     (row) and character (column).
 

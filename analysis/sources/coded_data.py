@@ -40,6 +40,7 @@ def coded_source(ctx: ReadContext, key: str) -> tuple[pd.DataFrame, str, dict, i
 
 
 def read_codebook(ctx: ReadContext) -> pd.DataFrame:
+    """The codebook as read and checked: themes and codes with ids, levels and colours."""
     frame, file, columns, header_row, spec = coded_source(ctx, "codebook")
     require_columns(frame, columns, file, header_row, optional=("description", "colour"))
     frame = drop_blank_and_duplicates(frame, file, ctx.log)
@@ -73,6 +74,7 @@ def read_codebook(ctx: ReadContext) -> pd.DataFrame:
 
 
 def read_segments(ctx: ReadContext, key: str, codebook: pd.DataFrame) -> pd.DataFrame:
+    """One set of coded segments (``segments`` or ``professional_segments``) as read and checked."""
     frame, file, columns, header_row, spec = coded_source(ctx, key)
     require_columns(frame, columns, file, header_row, optional=("coder",))
     frame = drop_blank_and_duplicates(frame, file, ctx.log)

@@ -44,6 +44,8 @@ class ProjectData:
 
 @dataclass
 class ReadContext:
+    """What the readers of one raw export folder share while the cleaning stage runs."""
+
     raw_dir: Path
     sources: dict
     id_pattern: str
@@ -54,12 +56,14 @@ class ReadContext:
     qdpx: ProjectData | None = None
 
     def record_input(self, file: str) -> None:
+        """Remember the sha256 of ``file`` (relative to the raw folder) for the manifest."""
         path = self.raw_dir / file
         if path.is_file():
             self.inputs[file] = hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def declared_section(ctx: ReadContext, name: str) -> dict:
+    """The section ``name`` of ``sources.yml``; a missing section is a data error."""
     section = ctx.sources.get(name)
     if not isinstance(section, dict):
         raise DataValidationError(SOURCES_FILE, None, name, "section present",

@@ -335,7 +335,8 @@ def _xlsx_records(path: Path, spec: Mapping, file: str) -> list[tuple[int, list[
 
 
 def require_columns(frame: pd.DataFrame, columns: Mapping[str, str], file: str,
-                     header_row: int, optional: tuple[str, ...] = ()) -> None:
+                    header_row: int, optional: tuple[str, ...] = ()) -> None:
+    """Every declared column (except ``optional`` ones) is in the file, else an error naming it."""
     for key, name in columns.items():
         if key in optional:
             continue
@@ -347,7 +348,8 @@ def require_columns(frame: pd.DataFrame, columns: Mapping[str, str], file: str,
 
 
 def drop_blank_and_duplicates(frame: pd.DataFrame, file: str,
-                               log: list[LogEntry]) -> pd.DataFrame:
+                              log: list[LogEntry]) -> pd.DataFrame:
+    """Drop blank and exactly duplicated rows, each logged in the cleaning log."""
     cells = frame.drop(columns="_row")
     blank = (cells.apply(lambda s: s.astype(str).str.strip()) == "").all(axis=1)
     if blank.any():
@@ -362,6 +364,7 @@ def drop_blank_and_duplicates(frame: pd.DataFrame, file: str,
 
 
 def check_pattern(frame: pd.DataFrame, column: str, pattern: str, file: str) -> None:
+    """Every value of ``column`` matches ``pattern``, else an error at the first that does not."""
     values = frame[column].astype(str).str.strip()
     bad = ~values.str.fullmatch(pattern)
     if bad.any():

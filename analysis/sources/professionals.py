@@ -18,6 +18,7 @@ from analysis.sources.declared import (
 )
 
 def read_professionals(ctx: ReadContext) -> pd.DataFrame:
+    """The professionals file as read and checked (the ``professionals`` derived table)."""
     spec = declared_section(ctx, "professionals")
     file = spec["file"]
     ctx.record_input(file)

@@ -61,7 +61,7 @@ def check_transcripts(ctx: ReadContext, segments: pd.DataFrame, column_names: Ma
 
 
 def check_coded_text(segments: pd.DataFrame, texts: Mapping[str, str],
-                      column_names: Mapping) -> None:
+                     column_names: Mapping) -> None:
     """Raise at the first segment whose text is not ``transcript[start:end]``."""
     for document, start, end, coded, file, row in zip(
             segments["document"], segments["start"], segments["end"], segments["text"],

@@ -22,7 +22,6 @@ from analysis.publish.render.shortcodes import (
 CALLOUT_TYPES = frozenset({"note", "tip", "warning", "caution", "important"})
 """Quarto's five callout types."""
 
-
 UNSUPPORTED_DIV_CLASSES = frozenset({
     "callout", "panel-tabset", "panel-fill", "panel-center", "panel-input", "panel-sidebar",
     "columns", "column", "incremental", "nonincremental",
@@ -33,7 +32,6 @@ UNSUPPORTED_DIV_CLASSES = frozenset({
 })
 """Quarto classes whose meaning the offline renderer does not reproduce."""
 
-
 UNSUPPORTED_ATTRIBUTES = ("layout", "layout-ncol", "layout-nrow", "layout-align",
                           "layout-valign", "fig-align", "tbl-colwidths", "fig-pos",
                           "output-location", "data-qmd")
@@ -43,34 +41,24 @@ CROSSREF_PREFIXES = ("sec", "eq", "lst", "thm", "lem", "cor", "prp", "cnj", "def
                      "exr", "sol", "rem", "alg", "tip", "nte", "wrn", "imp", "cau")
 """Quarto's reserved cross-reference prefixes other than ``fig`` and ``tbl``."""
 
-
 CONDITIONAL_CLASSES = frozenset({"content-visible", "content-hidden"})
 
-
 CONDITIONAL_ATTRIBUTES = frozenset({"when-format", "unless-format", "when-meta", "unless-meta"})
-
 
 CONDITIONAL_FORMATS = frozenset({"html", "revealjs", "docx", "pptx", "pdf", "typst"})
 """Format names ``when-format``/``unless-format`` may test (``html`` includes revealjs)."""
 
-
 DIV_OPEN = re.compile(r"^\s*:{3,}\s*(?P<attrs>\{[^}]*\}|[\w-]+)\s*$")
-
 
 RAW_ATTRIBUTE = re.compile(r"\{=[\w-]+\}")
 
-
 EXECUTABLE_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})\s*\{\s*(?P<engine>[A-Za-z][\w-]*)")
-
 
 INLINE_EXECUTABLE = re.compile(r"`\{\s*[A-Za-z][\w-]*\s*\}[^`]*`|`r [^`]*`")
 
-
 RAW_TEX = re.compile(r"(?<!\\)\\(?P<command>[A-Za-z]+)")
 
-
 MATH = re.compile(r"\$\$.*?\$\$|\$[^$\s][^$]*?\$")
-
 
 RAW_HTML = re.compile(
     r"<\s*/?\s*(script|style|iframe|object|embed|link|meta|div|span|img|table|video|audio|svg|"
@@ -81,7 +69,6 @@ RAW_HTML = re.compile(
 
 CITATION = re.compile(r"(?<![\w.@])-?@(?P<key>[A-Za-z_][\w:.#$%&+?<>~/-]*[\w])")
 
-
 OTHER_CROSSREF = re.compile(
     r"(?<![\w.@])[#@](?P<label>(?:" + "|".join(CROSSREF_PREFIXES) + r")-[\w-]+)"
 )
@@ -89,11 +76,9 @@ OTHER_CROSSREF = re.compile(
 
 ALT_REQUIRED = re.compile(r"!\[[^\]]*\]\([^)]*\)\{(?P<attrs>[^}]*#fig-[^}]*)\}")
 
-
 PROJECT_CLASSES = frozenset({"synthetic-line"})
 """Classes with no meaning in Quarto that this project's own style sheets give a look; they
 pass through both engines unchanged."""
-
 
 DIV_CLASSES = frozenset({"notes", *CONDITIONAL_CLASSES,
                          *(f"callout-{kind}" for kind in CALLOUT_TYPES)}) | PROJECT_CLASSES
@@ -101,15 +86,11 @@ DIV_CLASSES = frozenset({"notes", *CONDITIONAL_CLASSES,
 
 HEADING_CLASSES = frozenset({"smaller"})
 
-
 SPAN_CLASSES = frozenset(CONDITIONAL_CLASSES) | PROJECT_CLASSES
-
 
 IMAGE_ATTRIBUTES = frozenset({"fig-alt", "width", "height"})
 
-
 ATTRIBUTE_BLOCK = re.compile(r"\{(?P<body>[^{}]*)\}")
-
 
 ATTRIBUTE_TOKEN = re.compile(
     r"\s*(?:(?P<id>#[^\s}]+)|(?P<cls>\.[^\s}=]+)|(?P<key>[\w:-]+)=(?P<value>\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s}]*))"
@@ -118,9 +99,7 @@ ATTRIBUTE_TOKEN = re.compile(
 
 HEADING = re.compile(r"^#{1,6}\s.*?(?P<attrs>\{[^{}]*\})\s*$")
 
-
 SPAN_ATTRIBUTES = re.compile(r"\](?P<attrs>\{[^{}]*\})")
-
 
 LINK_ATTRIBUTES = re.compile(
     r"(?P<bang>!?)\[(?P<text>(?:[^\[\]]|\[[^\]]*\])*)\]\((?P<target>[^)]*)\)(?P<attrs>\{[^{}]*\})?")
@@ -128,15 +107,11 @@ LINK_ATTRIBUTES = re.compile(
 
 CODE_ATTRIBUTES = re.compile(r"(?<!`)`[^`]+`(?P<attrs>\{[^{}]*\})")
 
-
 TABLE_CAPTION = re.compile(r"^:\s.*?(?P<attrs>\{[^{}]*\})\s*$")
-
 
 FENCE_INFO = re.compile(r"^\s{0,3}(?:`{3,}|~{3,})\s*(?P<info>.*?)\s*$")
 
-
 CODE_ANNOTATION = re.compile(r"(?:#|//|--|%|;)\s*<\d+>\s*$")
-
 
 REMOTE = re.compile(r"^(?:https?:)?//", re.IGNORECASE)
 
