@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 
 import altair as alt
 import pandas as pd
@@ -90,8 +91,8 @@ def test_markdown_table_dashes_follow_column_content_so_pandoc_sizes_columns() -
 
     text = _markdown_table(["File", "Rows"], [["contacts_huddersfield.csv", "6"], ["x" * 90, "<5"]])
     separator = text.splitlines()[1]
-    # "Rows" gets its header word plus padding (6), so the header never runs into its neighbour.
-    assert separator == "|" + "-" * 40 + "|" + "-" * 6 + "|"
+    # "Rows" gets its (bold) header word plus padding (8), so the header never runs into its neighbour.
+    assert separator == "|" + "-" * 40 + "|" + "-" * 8 + "|"
 
 
 def test_markdown_table_keeps_every_header_word_when_columns_are_scaled() -> None:
@@ -102,7 +103,7 @@ def test_markdown_table_keeps_every_header_word_when_columns_are_scaled() -> Non
     widths = [len(part) for part in _markdown_table(headers, cells).splitlines()[1].strip("|").split("|")]
     assert sum(widths) <= MARKDOWN_LINE_DASHES + len(widths)
     for header, width in zip(headers, widths):
-        assert width >= max(len(word) for word in header.split()) + 2, header
+        assert width >= math.ceil(1.2 * max(len(word) for word in header.split())) + 3, header
     assert widths[3] > widths[1] and widths[4] > widths[1]  # long text still gets more room
 
 

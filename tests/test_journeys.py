@@ -125,3 +125,44 @@ def test_journey_browser_chart_lists_every_woman_and_renders(data) -> None:
     with pytest.raises(ValueError, match="no women"):
         journeys.journey_browser_chart(journeys.journey_browser_frames([], data["contacts"], data["events"],
                                                                        data["interviews"], data["placements"]), title="x")
+
+
+def test_journey_browser_shows_her_consented_own_timeline(data, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The browser draws the chosen woman's own timeline as her map does, data stored once, and
+    only events of drawings whose consent permits showing her words reach it."""
+    from analysis.analyse import life_events
+    from analysis.protect import person_level
+
+    monkeypatch.setenv("DISCLOSURE_REGISTER", "off")
+    women = site_profile.recruited_women(data["participants"])["study_id"].tolist()
+    browser = journeys.journey_browser_frames(women, data["contacts"], data["events"], data["interviews"], data["placements"])
+    drawn = pd.DataFrame({
+        "drawing_id": [f"{women[0]}_DR1"] * 2 + [f"{women[1]}_DR1"],
+        "event_no": [1, 2, 1], "study_id": [women[0], women[0], women[1]],
+        "kind": ["birth", "childhood", "baby_home"], "kind_label": ["Birth", "Childhood", "Baby came home"],
+        "label": ["she was born", "school", "home together"], "valence": ["positive", "mixed", "positive"],
+        "when": ["", "age 9", ""], "week_rel_birth": [0.0, float("nan"), 2.0], "age": [pd.NA, 9, pd.NA],
+    })
+    drawings = pd.DataFrame({"drawing_id": [f"{women[0]}_DR1", f"{women[1]}_DR1"], "consent": ["quote", "none"]})
+    released = person_level.release_items(life_events.with_consent(drawn, drawings), name="t/journey-own-timelines",
+                                     use="quote", id_column="drawing_id", text_columns=["label"], kind="drawing")
+    own = life_events.browser_own_timelines(released, browser["lanes"])
+    assert list(dict.fromkeys(own["study_id"])) == women  # every woman has her strip
+    first = own.loc[own["study_id"] == women[0]]
+    window = journeys.woman_frames(browser, women[0])["window"]
+    pd.testing.assert_frame_equal(first.drop(columns="study_id").reset_index(drop=True),
+                                  life_events.own_timeline(released, women[0], window), check_dtype=False)
+    # the second woman's drawing has no consent to show her words: nothing of it is drawn
+    assert list(own.loc[own["study_id"] == women[1], "text"]) == [life_events.NO_OWN_EVENTS]
+    assert "home together" not in own["text"].tolist()
+    chart = life_events.with_browser_own_timeline(journeys.journey_browser_chart(browser, title="Journey browser"), own)
+    spec = figures.chart_spec(chart, synthetic=True)
+    assert len(spec["datasets"]) == 6  # the browser's five tables and the own timelines, each once
+    strip = spec["vconcat"][-1]
+    assert strip["title"]["text"] == life_events.OWN_LANE
+    filters = [t["filter"] for layer in strip["layer"] for t in layer.get("transform", [])]
+    assert f"datum.study_id == {journeys.BROWSER_PARAM}" in filters
+    shapes = next(layer["encoding"]["shape"] for layer in strip["layer"] if "shape" in layer["encoding"])
+    assert shapes["scale"]["range"] == list(life_events.VALENCE_SHAPES.values())  # valence not by colour alone
+    assert figures.render_png(spec)[:4] == b"\x89PNG"
+    assert "1 of the" in life_events.browser_own_timeline_alt(own)

@@ -37,6 +37,13 @@ pytestmark = pytest.mark.xdist_group("jupyterlab")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SITE_NOTEBOOK = "02_site_profile_east_london.ipynb"
 CHART = ".jp-OutputArea-output .vega-embed svg, .jp-OutputArea-output .vega-embed canvas"
+KERNEL_IDLE = """() => {
+    const widget = window.jupyterapp.shell.currentWidget;
+    const kernel = widget && widget.sessionContext && widget.sessionContext.session
+        && widget.sessionContext.session.kernel;
+    return Boolean(kernel) && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
+}"""
+"""True in the page once the current notebook's kernel is connected and idle (JupyterLab's own API)."""
 USABLE_SECONDS = 5.0
 """An executed site-profile notebook must show its first chart within this time of being opened."""
 
@@ -148,6 +155,19 @@ def page(server: LabServer) -> Iterator[tuple[Any, list[str]]]:
             browser.close()
 
 
+def _screenshot_on_failure(tab: Any, server: LabServer, name: str, step: Any) -> None:
+    """Run ``step``; if it fails, save a screenshot and say where, with the input prompts and the server log's tail."""
+    try:
+        step()
+    except Exception as error:
+        shot = server.root.parent / f"{name}.png"
+        tab.screenshot(path=str(shot))
+        prompts = tab.evaluate("[...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt')]"
+                               ".map(p => p.textContent)")
+        raise AssertionError(f"{name}: {error}\nscreenshot: {shot}\nprompts: {prompts}\n"
+                             f"server log:\n{server.log.read_text()[-2000:]}") from error
+
+
 def _close_all(tab: Any) -> None:
     tab.evaluate("window.jupyterapp.commands.execute('application:close-all')")
     tab.wait_for_function("document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden)').length === 0")
@@ -164,23 +184,20 @@ def test_explore_runs_all_cells_through_the_ui_and_draws_its_chart(page: tuple[A
     _open_from_file_browser(tab, "explore.ipynb")
     panel = tab.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").last
     panel.locator(".jp-Notebook-cell").first.wait_for(state="visible")
-    tab.locator(".jp-Toolbar-kernelStatus, .jp-Notebook-ExecutionIndicator").first.wait_for(state="attached")
-    tab.wait_for_function(
-        "() => !document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-KernelName')"
-        " || !/No Kernel|Connecting/.test(document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-KernelName').textContent)",
-        timeout=120_000,
-    )
+    # Wait until the notebook's kernel is connected and idle: a Run All sent before that is dropped
+    # (the cells stay "[ ]" and nothing runs), which is what made this test time out on a fresh machine.
+    tab.wait_for_function(KERNEL_IDLE, timeout=180_000)
     # Run > Run All Cells, through the menu bar
     tab.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     tab.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
     code_cells = len(json.loads((server.root / "explore.ipynb").read_text())["cells"])
-    tab.wait_for_function(
+    _screenshot_on_failure(tab, server, "explore-run-all", lambda: tab.wait_for_function(
         """() => {
             const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
             return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
         }""",
         timeout=300_000,
-    )
+    ))
     assert code_cells > 0
     tab.locator(CHART).first.wait_for(state="visible", timeout=60_000)
     assert panel.locator(".vega-embed").count() >= 1

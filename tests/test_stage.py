@@ -155,3 +155,33 @@ def test_success_failure_and_bug(runner) -> None:
     assert status == 0 and not failed.exists(), "a later success removes the failed notebook"
     assert not list(output.parent.glob(".*running*")) and not list(
         output.parent.glob(".stage-error-*"))
+
+
+def test_notebook_is_written_at_start_and_end_not_at_every_cell(runner, monkeypatch) -> None:
+    """papermill's per-cell saves are skipped (two full rewrites per cell); the saved notebook
+    still holds every cell's output, and a failed run keeps the cells run before the error."""
+    import papermill.iorw
+
+    output, run = runner
+    writes: list[str] = []
+    real_write = papermill.iorw.write_ipynb
+
+    def counting_write(nb, path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        writes.append(str(path))
+        return real_write(nb, path, *args, **kwargs)
+
+    monkeypatch.setattr(papermill.iorw, "write_ipynb", counting_write)
+    monkeypatch.setattr("papermill.engines.write_ipynb", counting_write)
+    status, _ = run("ok")
+    assert status == 0
+    book = json.loads(output.read_text(encoding="utf-8"))
+    code_cells = [c for c in book["cells"] if c["cell_type"] == "code"]
+    assert len(code_cells) >= 3 and all(c["execution_count"] for c in code_cells)
+    assert any("running ok" in "".join(o.get("text", "")) for c in code_cells for o in c["outputs"])
+    assert len(writes) <= 3, f"{len(writes)} writes of the executed notebook for {len(code_cells)} code cells"
+
+    status, _ = run("data")
+    failed = json.loads(stage.failed_path(output).read_text(encoding="utf-8"))
+    ran = [c for c in failed["cells"] if c["cell_type"] == "code" and c["execution_count"]]
+    assert status == stage.EXIT_DATA_ERROR and len(ran) >= 2
+    assert any("running data" in "".join(o.get("text", "")) for c in ran for o in c["outputs"])

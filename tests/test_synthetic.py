@@ -13,8 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from analysis.core import paths
-from analysis.synthetic.folder import generate
-from analysis.synthetic.folder import SEGMENTS_FILE, build_files
+from analysis.synthetic.folder import SEGMENTS_FILE, build_files, generate
 
 SHIPPED = paths.SYNTHETIC_RAW
 
@@ -147,3 +146,32 @@ def test_cli_regenerates_from_manifest(tmp_path: Path) -> None:
     assert main(["--from-manifest", str(SHIPPED / "manifest.json"), "--out", str(tmp_path)]) == 0
     assert (tmp_path / "manifest.json").read_bytes() == (SHIPPED / "manifest.json").read_bytes()
     assert (tmp_path / "sources.yml").read_bytes() == (SHIPPED / "sources.yml").read_bytes()
+
+
+@pytest.mark.parametrize("seed", ["shipped", 7])
+def test_drawn_events_agree_with_her_key_events(seed, tmp_path: Path) -> None:
+    """What a woman drew had happened by the day she drew it: her baby "came home" only when a
+    placement with her began, was "separated" only when a placement apart from her began (read
+    back through the cleaning stage: life_events against placements)."""
+    from analysis.clean.run import build_tables
+
+    raw = SHIPPED
+    if seed != "shipped":
+        raw = tmp_path / "raw"
+        generate(seed=seed, scale=1, out=raw)
+    tables, _ = build_tables(raw)
+    events = tables["life_events"].merge(tables["drawings"][["drawing_id", "drawn_week"]], on="drawing_id")
+    dated = events.dropna(subset=["week_rel_birth"])
+    # a month alone is read as its 15th day: such an event happened by the month's first day
+    month_only = dated["when"].str.fullmatch(r"[0-9]{2}/[0-9]{4}")
+    earliest = dated["week_rel_birth"] - month_only * 14 / 7
+    assert len(dated) > 20 and (earliest <= dated["drawn_week"] + 1e-9).all()
+    placements = tables["placements"]
+    moves = dated.loc[dated["kind"].isin(["baby_home", "baby_separated"])]
+    assert len(moves) >= 5
+    for event in moves.itertuples():
+        own = placements.loc[(placements["study_id"] == event.study_id)
+                             & ((placements["from_week"] - event.week_rel_birth).abs() < 1e-9)]
+        assert len(own) == 1, (event.drawing_id, event.event_no, "no placement began that day")
+        home = own["placement"].iloc[0] in ("with_mother", "mother_baby_placement")
+        assert home == (event.kind == "baby_home"), (event.drawing_id, event.event_no, own["placement"].iloc[0])

@@ -28,12 +28,8 @@ PERIODS: tuple[tuple[str, float, float], ...] = (
 )
 """Periods of the journey (weeks relative to birth, from inclusive, to exclusive)."""
 
+
 SOURCES: tuple[str, ...] = ("Interview", "Diary")
-
-
-# ------------------------------------------------------------------------------------------
-# Analysis
-# ------------------------------------------------------------------------------------------
 
 
 def period_of(weeks: pd.Series) -> pd.Series:
@@ -130,11 +126,6 @@ def quotes(entries: pd.DataFrame, diary_segments: pd.DataFrame, codebook: pd.Dat
     data = data.sort_values(["theme_id", "entry_id", "start"], kind="mergesort")
     data["period"] = period_of(pd.to_numeric(data["week_rel_birth"], errors="coerce"))
     return data[["entry_id", "consent", "theme", "period", "text"]].reset_index(drop=True)
-
-
-# ------------------------------------------------------------------------------------------
-# Gallery of visual items (only those with image consent reach it)
-# ------------------------------------------------------------------------------------------
 
 
 def visual_items(entries: pd.DataFrame, drawings: pd.DataFrame) -> pd.DataFrame:

@@ -362,6 +362,10 @@ def journey_browser_frames(
     return {name: tables[name][columns].reset_index(drop=True) for name, columns in BROWSER_COLUMNS.items()}
 
 
+BROWSER_PARAM: Final[str] = "woman"
+"""Name of the journey browser's parameter holding the chosen woman's study ID (a Vega signal)."""
+
+
 def journey_browser_chart(frames: dict[str, pd.DataFrame], *, title: str) -> alt.VConcatChart:
     """One journey map for any woman chosen from a list: the journey browser.
 
@@ -374,7 +378,7 @@ def journey_browser_chart(frames: dict[str, pd.DataFrame], *, title: str) -> alt
     ids = list(dict.fromkeys(frames["lanes"]["study_id"]))
     if not ids:
         raise ValueError("journeys.journey_browser_chart: no women in the frames")
-    woman = alt.param(name="woman", value=ids[0], bind=alt.binding_select(options=ids, name="Woman: "))
+    woman = alt.param(name=BROWSER_PARAM, value=ids[0], bind=alt.binding_select(options=ids, name="Woman: "))
     chosen = alt.datum.study_id == woman
     x_scale = alt.Scale(nice=False, zero=False)
     x_title = "Weeks relative to birth (0 = birth)"
@@ -428,7 +432,7 @@ def journey_browser_chart(frames: dict[str, pd.DataFrame], *, title: str) -> alt
         alt.vconcat(label_panel, main, spacing=2)
         .resolve_scale(x="shared")
         .add_params(woman)
-        .properties(title=alt.TitleParams(text={"expr": f"{title!r} + ': ' + woman"}))
+        .properties(title=alt.TitleParams(text={"expr": f"{title!r} + ': ' + {BROWSER_PARAM}"}))
     )
 
 

@@ -165,6 +165,12 @@ def compute_key_numbers(
         "coders": _fmt_int(int(pd.concat([segments["coder"], prof_segments["coder"]]).dropna().nunique())),
         "documents_women": _fmt_int(int(segments["document"].nunique())),
     }
+    if "cleaning_log" in tables:  # the note under the report's cleaning summary (same release)
+        from analysis.clean.report import release_cleaning_summary
+
+        cleaning = release_cleaning_summary(tables["cleaning_log"], name=f"{NAME_PREFIX}/cleaning-summary",
+                                            profile=profile)
+        numbers["cleaning"] = {"table_note": cleaning.note}
     return numbers
 
 

@@ -410,26 +410,55 @@ def _as_bool(value: object) -> bool | None:
     return None
 
 
+MULTI_SELECT_SUFFIX: str = "(any)"
+"""Characteristics whose label ends so are multi-select (a woman can be in several categories)."""
+
+
 def release_characteristics(table: pd.DataFrame, *, name: str, profile: str | None = None) -> pd.DataFrame:
     """Release "Table 1" block by block (each characteristic is its own distribution).
 
-    Each block goes through ``analysis.protect.outputs.release_table`` separately, so secondary
-    suppression works within a characteristic whose categories add up to the women (the
-    column margin). Adds ``%`` of the site's women computed from released counts only, and
-    renames columns for display.
+    Each block goes through ``analysis.protect.outputs.release_sensitive_table`` separately (the policy's
+    ``characteristics`` redesign rule: categories with small counts combined into one row), so
+    secondary suppression works within a characteristic whose categories add up to the women
+    (the column margin), and a block that no design can show with at most the profile's
+    ``max_suppressed_share`` withheld is replaced by one row saying what can be said. Adds
+    ``%`` of the site's women computed from released counts only, and renames columns for
+    display. ``attrs["note"]`` holds the footnote: how each block was modified.
     """
     from analysis.protect import outputs
 
     blocks = []
+    notes: list[str] = []
     total = int(table.loc[table["characteristic"] == "Women recruited", "n"].sum())
     for characteristic, block in table.groupby("characteristic", sort=False):
-        released = outputs.release_table(
-            block.reset_index(drop=True), name=name, count_columns=["n"], profile=profile
+        released = outputs.release_sensitive_table(
+            block.reset_index(drop=True), name=name, count_columns=["n"], what="women", profile=profile
         )
-        blocks.append(released)
+        if released.table is None:
+            blocks.append(pd.DataFrame({"characteristic": [characteristic], "category": [released.sentence],
+                                        "n": pd.Series([""], dtype="object")}))
+            continue
+        shown = released.table.copy()
+        combined = ~shown["category"].isin(set(block["category"]))
+        if str(characteristic).endswith(MULTI_SELECT_SUFFIX) and combined.any():
+            # A combined row of a multi-select characteristic counts mentions, not women.
+            shown.loc[combined, "category"] = shown.loc[combined, "category"].astype(str) + ", mentions"
+        shown["_mentions"] = combined & str(characteristic).endswith(MULTI_SELECT_SUFFIX)
+        blocks.append(shown)
+        if released.modification:
+            notes.append(f"{characteristic}: {released.modification}.")
     out = pd.concat(blocks, ignore_index=True) if blocks else table.iloc[0:0].copy()
     out = add_percentages(out, total)
-    return out.rename(columns={"characteristic": "Characteristic", "category": "Category", "n": "n"})
+    if "_mentions" in out.columns:
+        mentions = out["_mentions"].fillna(False).astype(bool)
+        out.loc[mentions, "%"] = ""
+        if mentions.any():
+            notes.append("In a multi-select characteristic a combined row counts mentions: a woman "
+                         "can be in several of its categories, so no percentage is given.")
+        out = out.drop(columns="_mentions")
+    out = out.rename(columns={"characteristic": "Characteristic", "category": "Category", "n": "n"})
+    out.attrs["note"] = " ".join(notes)
+    return out
 
 
 def contacts_summary_table(per_woman: pd.DataFrame) -> pd.DataFrame:

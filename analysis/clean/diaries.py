@@ -10,7 +10,10 @@ Owns the ``diaries`` and ``diary_segments`` sections of ``sources.yml`` (read th
   never read: only metadata and coded description.
 - the codings of audio diary transcripts: the interview codings' columns and codebook;
   ``Document`` is the entry id, and each coded text must equal its transcript's
-  ``text[start:end]``.
+  ``text[start:end]``. With ``qdpx:`` declared and no ``file`` in the section, the codings and
+  transcripts come from the REFI-QDA project instead (:mod:`analysis.sources.qda.diaries`);
+  every diary source there must name a recruited woman and be an audio entry of the register
+  (which holds its consent), and the table is the same.
 
 Writes the ``diary_entries`` and ``diary_segments`` derived tables (CONTRACTS.md); the
 analyses of diaries are in :mod:`analysis.analyse.diaries`.
@@ -18,6 +21,7 @@ analyses of diaries are in :mod:`analysis.analyse.diaries`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -26,10 +30,17 @@ from analysis.clean.materials import (
     MaterialsContext, consent_codes, fail, map_values, parse_date, read_declared, require_women,
     weeks_in_window,
 )
-from analysis.protect.screening import screen_transcript
+from analysis.core.errors import DataValidationError
+from analysis.protect.screening import screen_identifiers, screen_transcript
 from analysis.sources.contact_logs import LogEntry
+from analysis.sources.qda.diaries import (
+    DEFAULT_DIARY_PATTERN, project_diary_spec, read_diary_codings,
+)
+from analysis.sources.qda.errors import QdaError
+from analysis.sources.refi_qda import relative_error
 
 MODES: tuple[str, ...] = ("audio", "photo", "video", "written")
+
 
 VISUAL_MODES: tuple[str, ...] = ("photo", "video")
 
@@ -90,55 +101,147 @@ def _log(spec, rule: str, rows: int, action: str, detail: str = ""):
     return LogEntry("clean", str(spec["file"]), rule, rows, action, detail)
 
 
-def _read_diary_segments(mc: MaterialsContext, entries: pd.DataFrame) -> pd.DataFrame:
+DIARY_SEGMENT_COLUMNS: tuple[str, ...] = ("segment_id", "entry_id", "study_id", "site", "week_rel_birth",
+                                          "code_id", "theme_id", "text", "start", "end", "coder")
 
-    spec = mc.section("diary_segments")
-    if spec is None:
-        return pd.DataFrame(columns=["segment_id", "entry_id", "study_id", "site", "week_rel_birth",
-                                     "code_id", "theme_id", "text", "start", "end", "coder"])
-    frame, columns = read_declared(mc, spec, ("document", "code", "start", "end", "text"),
-                                   screen=("text",))
+
+def _read_diary_segments(mc: MaterialsContext, entries: pd.DataFrame) -> pd.DataFrame:
+    """The codings of the audio diaries, from their CSV export or from the REFI-QDA project.
+
+    Both forms pass the same rules and give the same table; a broken rule names the CSV file,
+    row and column, or the project's ``.qde``, element (``Coding``/``TextSource``) and line.
+    """
+
+    if project_diary_spec(mc.sources) is not None:
+        frame, columns, texts, where = _diary_segments_from_project(mc, entries)
+    else:
+        spec = mc.section("diary_segments")
+        if spec is None:
+            return pd.DataFrame(columns=list(DIARY_SEGMENT_COLUMNS))
+        frame, columns = read_declared(mc, spec, ("document", "code", "start", "end", "text"),
+                                       screen=("text",))
+        texts, where = _transcript_reader(mc, spec, columns["document"]), fail
+    return _checked_diary_segments(mc, entries, frame, columns, texts, where)
+
+
+def _transcript_reader(mc: MaterialsContext, spec: Mapping,
+                       column: str) -> Callable[[pd.DataFrame, int, str], str]:
+    """Reads (once) and screens the transcript of an entry from the declared folder."""
+
+    folder = Path(mc.raw_dir) / str(spec.get("transcripts", "transcripts"))
+    texts: dict[str, str] = {}
+    seen: dict = {}
+
+    def text_of(frame: pd.DataFrame, i: int, document: str) -> str:
+        if document not in texts:
+            name = f"{folder.name}/{document}.txt"
+            path = folder / f"{document}.txt"
+            if not path.is_file():
+                raise fail(frame, i, column, "transcript present",
+                           f"no transcript {name} for audio diary {document}")
+            texts[document] = path.read_text(encoding=str(spec.get("encoding", "utf-8")))
+            mc.record_input(name)
+            screen_transcript(texts[document], name, seen)
+        return texts[document]
+
+    return text_of
+
+
+def _diary_segments_from_project(mc: MaterialsContext, entries: pd.DataFrame):
+    """Diary codings from the declared REFI-QDA project, every diary source checked first."""
+
+    spec = mc.sources["diary_segments"]
+    qdpx = mc.sources["qdpx"]
+    qdpx = {"file": qdpx} if isinstance(qdpx, str) else dict(qdpx)
+    file = str(qdpx["file"])
+    map_file = str(spec["map"]) if spec.get("map") else None
+    mc.record_input(file)
+    if map_file is not None:
+        mc.record_input(map_file)
+    raw = Path(mc.raw_dir)
+    try:
+        data = read_diary_codings(
+            raw / file, pattern=str(spec.get("document_pattern") or DEFAULT_DIARY_PATTERN),
+            diary_map=None if map_file is None else raw / map_file,
+            strict=bool(qdpx.get("strict", True)))
+    except DataValidationError as error:
+        raise relative_error(error, raw) from None
+    xml_file = data.file.replace(f"{raw}/", "")
+    recruited = set(mc.women.loc[mc.women["recruited"].astype(bool), "study_id"])
+    register = entries.set_index("entry_id")
+    audio = set(register.index[register["mode"] == "audio"])
+    for source in data.sources.itertuples(index=False):
+        named = source.study_id or (register.at[source.entry_id, "study_id"]
+                                    if source.entry_id in register.index else "")
+        if named not in recruited:
+            raise QdaError(xml_file, "TextSource", source.line, "diary of a recruited woman",
+                           f"diary source {source.qda_source!r} (entry {source.entry_id}, "
+                           f"{source.matched_by}) names {named or 'no woman'!r}, who is not a "
+                           "recruited woman")
+        if source.entry_id not in audio:
+            raise QdaError(xml_file, "TextSource", source.line,
+                           "diary source has an audio entry in the register (with its consent)",
+                           f"diary source {source.qda_source!r} is entry {source.entry_id!r}, which "
+                           f"is not an audio entry of {mc.sources['diaries']['file']}: no consent "
+                           "is recorded for it; add it to the register with its consent")
+        if register.at[source.entry_id, "study_id"] != named:
+            raise QdaError(xml_file, "TextSource", source.line, "same woman as the diary register",
+                           f"diary source {source.qda_source!r} names {named!r} but entry "
+                           f"{source.entry_id} is {register.at[source.entry_id, 'study_id']!r}'s")
+    segments = data.segments
+    screen_identifiers(segments.assign(_row=segments["_row"]), xml_file, ["Coded text"])
+    seen: dict = {}
+    for entry, text in data.transcripts.items():
+        screen_transcript(text, f"{file} (transcript {entry})", seen)
+    columns = {"document": "Document", "code": "Code", "start": "Start", "end": "End",
+               "text": "Coded text", "coder": "Coder"}
+    frame = pd.DataFrame({key: segments[name] for key, name in columns.items()})
+    frame["_row"] = segments["_row"].astype(int)
+    frame["_file"] = xml_file
+
+    def text_of(frame: pd.DataFrame, i: int, document: str) -> str:
+        return data.transcripts[document]
+
+    def where(frame: pd.DataFrame, i: int, column: str, rule: str, message: str) -> QdaError:
+        return QdaError(xml_file, "Coding", int(frame.at[i, "_row"]), rule,
+                        f"{message} ({column})")
+
+    return frame, columns, text_of, where
+
+
+def _checked_diary_segments(mc: MaterialsContext, entries: pd.DataFrame, frame: pd.DataFrame,
+                            columns: dict[str, str], text_of, where) -> pd.DataFrame:
+    """The rules every diary coding passes, whichever form it was read from; the derived table."""
     known = entries.set_index("entry_id")
     audio = set(known.index[known["mode"] == "audio"])
     bad = ~frame["document"].isin(audio)
     if bad.any():
         i = int(bad.idxmax())
-        raise fail(frame, i, columns["document"], "document is an audio diary entry",
-                   f"document {frame.at[i, 'document']!r} is not an audio entry of the diary "
-                   "register")
+        raise where(frame, i, columns["document"], "document is an audio diary entry",
+                    f"document {frame.at[i, 'document']!r} is not an audio entry of the diary "
+                    "register")
     code_ids = mc.codebook.set_index("code")["code_id"]
     frame["code_id"] = frame["code"].map(code_ids)
     bad = frame["code_id"].isna()
     if bad.any():
         i = int(bad.idxmax())
-        raise fail(frame, i, columns["code"], "code in the codebook",
-                   f"code {frame.at[i, 'code']!r} is not in the codebook")
+        raise where(frame, i, columns["code"], "code in the codebook",
+                    f"code {frame.at[i, 'code']!r} is not in the codebook")
     frame["theme_id"] = frame["code_id"].map(mc.codebook.set_index("code_id")["theme_id"])
     for key in ("start", "end"):
         numbers = pd.to_numeric(frame[key], errors="coerce")
         bad = numbers.isna() | (numbers < 0)
         if bad.any():
             i = int(bad.idxmax())
-            raise fail(frame, i, columns[key], "a whole number of 0 or more",
-                       f"value {frame.at[i, key]!r} is not an offset")
+            raise where(frame, i, columns[key], "a whole number of 0 or more",
+                        f"value {frame.at[i, key]!r} is not an offset")
         frame[key] = numbers.astype(int)
-    folder = Path(mc.raw_dir) / str(spec.get("transcripts", "transcripts"))
-    texts: dict[str, str] = {}
-    seen: dict = {}
     for i, document in frame["document"].items():
-        if document not in texts:
-            name = f"{folder.name}/{document}.txt"
-            path = folder / f"{document}.txt"
-            if not path.is_file():
-                raise fail(frame, i, columns["document"], "transcript present",
-                           f"no transcript {name} for audio diary {document}")
-            texts[document] = path.read_text(encoding=str(spec.get("encoding", "utf-8")))
-            mc.record_input(name)
-            screen_transcript(texts[document], name, seen)
+        text = text_of(frame, i, document)
         start, end = int(frame.at[i, "start"]), int(frame.at[i, "end"])
-        if texts[document][start:end] != frame.at[i, "text"]:
-            raise fail(frame, i, columns["text"], "coded text matches transcript[start:end]",
-                       f"coded text differs from {document}.txt at {start}..{end}")
+        if text[start:end] != frame.at[i, "text"]:
+            raise where(frame, i, columns["text"], "coded text matches transcript[start:end]",
+                        f"coded text differs from {document}.txt at {start}..{end}")
     frame["entry_id"] = frame["document"]
     frame["study_id"] = frame["entry_id"].map(known["study_id"])
     frame["site"] = frame["entry_id"].map(known["site"])

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
+
+if TYPE_CHECKING:
+    from analysis.protect.outputs import ReleasedTable
 
 SUMMARY_COLUMNS: tuple[str, ...] = ("Stage", "File", "Rule", "Action", "Rows")
 
@@ -23,3 +28,15 @@ def cleaning_summary(log: pd.DataFrame) -> pd.DataFrame:
     summary.columns = list(SUMMARY_COLUMNS)
     summary["File"] = summary["File"].str.replace(r"^SYNTHETIC_", "", regex=True)
     return summary.reset_index(drop=True)
+
+
+def release_cleaning_summary(log: pd.DataFrame, *, name: str, profile: str | None = None) -> ReleasedTable:
+    """The cleaning summary released through ``analysis.protect.outputs.release_sensitive_table``: when
+    too many of its cells would be withheld for the profile's information-loss target, the
+    policy's ``cleaning_summary`` rule combines the rules that changed few rows into one row
+    first. Column totals are not published (rows count different things). The report shows
+    ``display_table()`` and the key number ``cleaning.table_note`` (``note``)."""
+    from analysis.protect import outputs
+
+    return outputs.release_sensitive_table(cleaning_summary(log), name=name, count_columns=["Rows"],
+                                           what="rows", profile=profile, column_totals_published=False)

@@ -16,13 +16,16 @@ file in the output folder and writes ``<outputs>/output-check.csv`` (atomically)
 ``disclosure_register``
     Every register entry of the build passed, under the profile being checked.
 ``information_loss:<label>``
-    Every count table a document shows meets the profile's target: at most
-    ``max_suppressed_share`` of its count cells suppressed and never all of them (a table
-    replaced by a sentence passes). Enforced (a failure) when the profile's ``loss_target`` is
-    ``enforce``; otherwise recorded as ``n/a`` with the figures.
+    Every count table a document shows, and every other ``tbl-`` table in the register (e.g.
+    the executed site notebooks, file ``(disclosure register)``), meets the profile's target:
+    at most ``max_suppressed_share`` of its count cells suppressed and never all of them (a
+    table replaced by a sentence passes). Enforced (a failure naming table and profile) when the
+    profile's ``loss_target`` is ``enforce``, unless the policy's ``loss_exemptions`` exempts
+    the table under that profile (``n/a`` with the justification); otherwise ``n/a``.
 ``exemption``
-    One row per table released as a study-participation count, with the policy's justification
-    (an accepted exception, as an output checker records it).
+    One row per table released as a study-participation count, and one per table let off the
+    information-loss target by ``loss_exemptions``, with the policy's justification (an
+    accepted exception, as an output checker records it).
 ``consent``
     One row per diary item or drawing that reached an output (through
     :func:`analysis.protect.person_level.release_items`), naming the item, its use and its consent.
@@ -56,7 +59,8 @@ from typing import Any
 import yaml
 
 from analysis.core import atomic, fingerprints, paths
-from analysis.protect import identifiers, policy
+from analysis.protect import identifiers
+from analysis.protect.policy import Policy, Profile, get_profile, load_policy
 from analysis.protect.register import read_register, suppressed_share
 
 LOG_NAME: str = "output-check.csv"
@@ -207,7 +211,7 @@ def check_outputs(outputs: Path, *, profile: str | None = None, register: Path |
 
     ``stamps`` is the folder of input fingerprints (default ``data_derived/.fingerprints``).
     """
-    prof = policy.get_profile(profile)
+    prof = get_profile(profile)
     built_from = fingerprints.current(stamps)
     fingerprint = data_fingerprint(manifest)
     data_labels = notebook_labels()
@@ -216,6 +220,8 @@ def check_outputs(outputs: Path, *, profile: str | None = None, register: Path |
     lookup = _register_lookup(entries)
     stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     rows: list[CheckRow] = []
+    policy = load_policy()
+    checked_loss: set[str] = set()
 
     def add(file: str, table: str, check: str, ok: bool | None, detail: str,
             entry: dict[str, Any] | None = None) -> None:
@@ -273,9 +279,19 @@ def check_outputs(outputs: Path, *, profile: str | None = None, register: Path |
                 detail = f"released under profile {entry.get('profile')}, checking {prof.name}; " + detail
             add(name, label, "disclosure", ok, detail, entry)
             if label.startswith("tbl-") and entry.get("kind") == "table":
-                met, loss = loss_target_met(entry, prof)
-                add(name, label, "information_loss", met if prof.loss_target == "enforce" or met
-                    else None, loss, entry)
+                checked_loss.add(str(entry.get("table")))
+                add(name, label, "information_loss", *_loss_result(entry, prof, policy), entry)
+    for entry in entries:  # tables released but not embedded (e.g. the executed site notebooks)
+        if (entry.get("kind") == "table" and "tbl-" in str(entry.get("table"))
+                and str(entry.get("table")) not in checked_loss):
+            add("(disclosure register)", str(entry.get("table")), "information_loss",
+                *_loss_result(entry, prof, policy), entry)
+    for entry in entries:
+        exempt = policy.loss_exemption(str(entry.get("table")), prof.name)
+        if exempt is not None and entry.get("kind") == "table" and not loss_target_met(entry, prof)[0]:
+            add("(disclosure register)", str(entry.get("table")), "exemption", True,
+                f"{LOSS_EXEMPTION}, profile {prof.name}: "
+                f"{exempt.justification}", entry)
     for entry in entries:
         if entry.get("exemption"):
             add("(disclosure register)", str(entry.get("table")), "exemption", True,
@@ -312,18 +328,44 @@ def _loss_fields(entry: dict[str, Any] | None) -> tuple[str, str, str]:
             modification)
 
 
-def loss_target_met(entry: dict[str, Any], prof: policy.Profile) -> tuple[bool, str]:
-    """Whether a released table meets the profile's information-loss target, and why."""
-    if entry.get("replaced_by_sentence"):
-        return True, "replaced by a sentence saying what can be said"
+LOSS_EXEMPTION: str = "accepted exception to the information-loss target"
+"""How an ``exemption`` row granted by the policy's ``loss_exemptions`` begins its detail."""
+
+
+def loss_target_met(entry: dict[str, Any], prof: Profile) -> tuple[bool, str]:
+    """Whether a released table meets the profile's information-loss target, and why.
+
+    A table replaced by a sentence meets it; a table released in parts (e.g. one block per
+    characteristic) is measured over the count cells of its parts still shown as a table."""
     cells = int(entry.get("count_cells") or 0)
     hidden = int(entry.get("suppressed_cells") or 0)
     if cells == 0:
-        return True, "no count cells"
+        return True, ("replaced by a sentence saying what can be said" if entry.get("replaced_by_sentence")
+                      else "no count cells")
     share = hidden / cells
-    text = (f"{hidden} of {cells} count cells suppressed ({share:.0%}; target at most "
-            f"{prof.max_suppressed_share:.0%}, never all)")
+    text = (f"table {entry.get('table')}, profile {prof.name}: {hidden} of {cells} count cells "
+            f"suppressed ({share:.0%}; target at most {prof.max_suppressed_share:.0%}, never all)"
+            + ("; parts replaced by a sentence" if entry.get("replaced_by_sentence") else ""))
     return hidden < cells and share <= prof.max_suppressed_share + 1e-9, text
+
+
+def _loss_result(entry: dict[str, Any], prof: Profile,
+                 policy: Policy) -> tuple[bool | None, str]:
+    """The ``information_loss`` result of a released table: pass when it meets the target;
+    when it misses it, ``n/a`` under a profile that only reports the target or when the policy
+    records an exemption (with its justification), else a failure that says what to do."""
+    met, text = loss_target_met(entry, prof)
+    if met:
+        return True, text
+    exempt = policy.loss_exemption(str(entry.get("table")), prof.name)
+    if exempt is not None:
+        return None, f"{text}; exempt by the policy's loss_exemptions: {exempt.justification}"
+    if prof.loss_target != "enforce":
+        return None, f"{text}; reported only (loss_target: report)"
+    return False, (f"{text}: over the information-loss target and no exemption in the policy; "
+                   "redesign it (a `redesign` rule in analysis/config/disclosure_policy.yml, released "
+                   "through analysis.protect.outputs.release_sensitive_table) or record a justified "
+                   "loss_exemptions entry")
 
 
 def loss_summary(rows: Sequence[CheckRow]) -> str:
@@ -334,12 +376,14 @@ def loss_summary(rows: Sequence[CheckRow]) -> str:
     worst = max(shown.values(), key=lambda r: float(r.suppressed_share or 0), default=None)
     merged = sum(int(r.merged_categories or 0) for r in shown.values())
     redesigned = sum(1 for r in shown.values() if r.modification and "exemption" not in r.modification)
-    exemptions = sum(1 for r in rows if r.check == "exemption")
-    missed = sum(1 for r in shown.values() if r.result != "pass")
+    loss_exempt = sum(1 for r in rows if r.check == "exemption" and LOSS_EXEMPTION in r.detail)
+    exemptions = sum(1 for r in rows if r.check == "exemption") - loss_exempt
+    missed = sum(1 for r in shown.values() if r.result == "fail")
     top = (f"largest {float(worst.suppressed_share or 0):.0%} ({worst.table})" if worst and shares
            else "largest 0%")
-    return (f"information loss: {len(shown)} table(s) in documents, {top}, "
-            f"{sum(1 for s in shares if s > 0)} with suppressed cells, {missed} over target; "
+    return (f"information loss: {len(shown)} table(s) released, {top}, "
+            f"{sum(1 for s in shares if s > 0)} with suppressed cells, {missed} over target, "
+            f"{loss_exempt} exempt from it by the policy; "
             f"{merged} categories merged in {redesigned} redesigned table(s); "
             f"{exemptions} participation-count exemption(s)")
 

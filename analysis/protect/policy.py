@@ -10,6 +10,7 @@ patterns and the redesign rules, and choosing the active profile (:func:`get_pro
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -76,6 +77,17 @@ class RedesignRule:
 
 
 @dataclass(frozen=True)
+class LossExemption:
+    """A table allowed to miss a profile's information-loss target, and why (the policy's
+    ``loss_exemptions``)."""
+
+    table: str
+    """Regular expression matched against the table name."""
+    profiles: tuple[str, ...]
+    justification: str
+
+
+@dataclass(frozen=True)
 class Policy:
     """The whole policy: profiles, sensitive-table and participation-count patterns, redesign
     rules and participant-level hierarchies."""
@@ -88,6 +100,15 @@ class Policy:
     participation_tables: tuple[str, ...] = ()
     participation_justification: str = ""
     redesign: tuple[RedesignRule, ...] = ()
+    loss_exemptions: tuple[LossExemption, ...] = ()
+
+    def loss_exemption(self, table_name: str, profile: str) -> LossExemption | None:
+        """The exemption from the information-loss target recorded for ``table_name`` under
+        ``profile`` (``None``: the target holds)."""
+        for exemption in self.loss_exemptions:
+            if profile in exemption.profiles and re.search(exemption.table, table_name, flags=re.IGNORECASE):
+                return exemption
+        return None
 
     def is_sensitive(self, table_name: str) -> bool:
         """Whether ``table_name`` matches one of the sensitive-table patterns."""
@@ -121,11 +142,25 @@ _PROFILE_FIELDS = {
 
 
 def load_policy(path: Path | str | None = None) -> Policy:
-    """Read and validate the disclosure policy YAML (default: the shipped policy file)."""
+    """Read and validate the disclosure policy YAML (default: the shipped policy file).
+
+    The file is read at every call; parsing and validation are done once per distinct content
+    (a notebook releases dozens of tables, and each release used to parse the YAML again).
+    """
     policy_path = Path(path) if path is not None else POLICY_PATH
     try:
-        raw = yaml.safe_load(policy_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        text = policy_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DisclosureError(f"{policy_path}: cannot read disclosure policy: {exc}") from exc
+    return _parse_policy(text, policy_path)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_policy(text: str, policy_path: Path) -> Policy:
+    """The validated policy of one file content (cached: ``Policy`` is frozen)."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
         raise DisclosureError(f"{policy_path}: cannot read disclosure policy: {exc}") from exc
     if not isinstance(raw, dict) or "profiles" not in raw:
         raise DisclosureError(f"{policy_path}: policy needs a 'profiles' mapping")
@@ -190,7 +225,35 @@ def load_policy(path: Path | str | None = None) -> Policy:
         participation_tables=patterns,
         participation_justification=justification,
         redesign=_redesign_rules(raw.get("redesign") or {}, policy_path),
+        loss_exemptions=_loss_exemptions(raw.get("loss_exemptions") or [], profiles, policy_path),
     )
+
+
+def _loss_exemptions(raw: Any, profiles: Mapping[str, Profile], policy_path: Path) -> tuple[LossExemption, ...]:
+    """Validate ``loss_exemptions``: each needs a table pattern, known profiles and a justification."""
+    if not isinstance(raw, list):
+        raise DisclosureError(f"{policy_path}: loss_exemptions must be a list")
+    found = []
+    for number, spec in enumerate(raw, start=1):
+        where = f"{policy_path}: loss_exemptions entry {number}"
+        if not isinstance(spec, dict):
+            raise DisclosureError(f"{where} must be a mapping with table, profiles and justification")
+        table = str(spec.get("table") or "")
+        names = spec.get("profiles")
+        justification = " ".join(str(spec.get("justification") or "").split())
+        if not table or not justification:
+            raise DisclosureError(f"{where} needs 'table' and 'justification' (the justification is "
+                                  "written into output-check.csv)")
+        if not isinstance(names, list) or not names or any(str(n) not in profiles for n in names):
+            raise DisclosureError(f"{where}: 'profiles' must list profiles of this policy "
+                                  f"({', '.join(profiles)}), got {names!r}")
+        try:
+            re.compile(table)
+        except re.error as exc:
+            raise DisclosureError(f"{where}: table pattern {table!r} is not a regular expression ({exc})") from exc
+        found.append(LossExemption(table=table, profiles=tuple(str(n) for n in names),
+                                   justification=justification))
+    return tuple(found)
 
 
 _STEP_KINDS: dict[str, tuple[str, ...]] = {
@@ -198,6 +261,7 @@ _STEP_KINDS: dict[str, tuple[str, ...]] = {
     "up_level": ("label",),
     "collapse_rare": (),
     "band": ("bands",),
+    "merge_rows": ("label",),
 }
 """Redesign step kinds and the keys each needs (besides ``kind`` and ``description``)."""
 

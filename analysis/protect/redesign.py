@@ -21,6 +21,14 @@ Step kinds (pure functions over data frames, each returning ``None`` when it cha
     with the smallest other category (merging one category with nothing protects nothing).
 ``band``
     Ordered categories merged into declared bands (``bands: {band label: [old, ...]}``).
+``merge_rows``
+    Rows holding any count from 1 to the profile's ``max_unsafe_count`` (sparse rows: rare
+    categories listed in rows, rules, sites or waves with few people) are added into one row
+    labelled ``label`` (``{n}`` in it becomes the number of rows combined) in the column
+    ``label_column`` (default: the first label column); other label columns keep a value the
+    combined rows share, else are emptied. When only one row is sparse it is combined with the
+    smallest other row. A row labelled Total/All is never combined; combining every other row is
+    left to ``up_level``.
 """
 
 from __future__ import annotations
@@ -47,7 +55,8 @@ class Design:
     """What each applied step did, for the footnote (e.g. "Kinship care and Foster care
     combined as Not with mother")."""
     merged_categories: int = 0
-    """Categories merged away (count columns before minus after)."""
+    """Categories merged away (count columns before minus after, plus category rows combined
+    by ``merge_rows``)."""
     rows_combined: int = 0
     """Rows merged away by moving the breakdown up a level."""
     notes: tuple[str, ...] = field(default=())
@@ -128,6 +137,78 @@ def up_level(design: Design, spec: Mapping[str, Any], step: int = 0) -> Design |
                   rows_combined=design.rows_combined + len(table) - 1)
 
 
+def sparse_rows(design: Design, profile: Profile) -> list[int]:
+    """Positions of the rows (Total/All rows excepted) holding any count from 1 to the profile's
+    ``max_unsafe_count``."""
+    table = design.table
+    counts = table[list(design.count_columns)].apply(pd.to_numeric, errors="raise")
+    small = counts.map(lambda v: 0 < int(v) <= profile.max_unsafe_count).any(axis=1).to_numpy()
+    totals = _total_rows(design)
+    return [i for i in range(len(table)) if small[i] and not totals[i]]
+
+
+def merge_rows(design: Design, spec: Mapping[str, Any], profile: Profile, step: int = 0) -> Design | None:
+    """``merge_rows`` step: sparse rows added into one combined row (see module docstring).
+
+    Pure: returns a new :class:`Design` (the combined row after the rows kept, before any total
+    row) or ``None`` when there is nothing to combine."""
+    table = design.table.reset_index(drop=True)
+    labels = [c for c in table.columns if c not in design.count_columns]
+    if not labels:
+        raise DisclosureError(f"redesign step {step + 1} (merge_rows): the table has no label column")
+    column = str(spec.get("label_column") or labels[0])
+    if column not in labels:
+        raise DisclosureError(f"redesign step {step + 1} (merge_rows): label_column {column!r} is not a "
+                              f"label column of the table (label columns: {labels})")
+    totals = _total_rows(design)
+    body = [i for i in range(len(table)) if not totals[i]]
+    group = sparse_rows(design, profile)
+    if not group:
+        return None
+    if len(group) == 1:
+        others = [i for i in body if i not in group]
+        if not others:
+            return None
+        sums = table[list(design.count_columns)].sum(axis=1)
+        group.append(min(others, key=lambda i: (int(sums.iloc[i]), i)))
+        group.sort()
+    if len(group) >= len(body):
+        return None  # combining every row is moving the breakdown up a level (up_level)
+    merged = table.iloc[group]
+    row: dict[str, Any] = {}
+    for label in labels:
+        values = merged[label].astype(str).unique()
+        row[label] = values[0] if len(values) == 1 else ""
+    row[column] = str(spec["label"]).format(n=len(group))
+    for count in design.count_columns:
+        row[count] = int(merged[count].sum())
+    kept = [i for i in body if i not in group]
+    pieces = [table.iloc[kept], pd.DataFrame([row], columns=list(table.columns)),
+              table.iloc[[i for i in range(len(table)) if totals[i]]]]
+    combined = pd.concat(pieces, ignore_index=True)
+    for count in design.count_columns:
+        combined[count] = combined[count].astype("int64")
+    names = [str(v) for v in merged[column]]
+    return Design(table=combined, count_columns=design.count_columns, steps=(*design.steps, step),
+                  descriptions=(*design.descriptions,
+                                f"{spec['description']}: {_join(names)} combined as {row[column]}"),
+                  merged_categories=design.merged_categories + len(group) - 1,
+                  rows_combined=design.rows_combined + len(group) - 1)
+
+
+def _total_rows(design: Design) -> list[bool]:
+    """Whether each row is a Total/All row (by any label column)."""
+    from analysis.protect.policy import TOTAL_LABELS
+
+    table = design.table
+    labels = [c for c in table.columns if c not in design.count_columns]
+    flags = [False] * len(table)
+    for label in labels:
+        for i, value in enumerate(table[label].astype(str).str.strip().str.lower()):
+            flags[i] = flags[i] or value in TOTAL_LABELS
+    return flags
+
+
 def rare_categories(design: Design, profile: Profile) -> list[str]:
     """Count columns holding any count from 1 to the profile's ``max_unsafe_count``."""
     return [c for c in design.count_columns
@@ -164,6 +245,8 @@ def apply_step(design: Design, spec: Mapping[str, Any], profile: Profile, step: 
         return up_level(design, spec, step)
     if kind == "collapse_rare":
         return collapse_rare(design, spec, profile, step)
+    if kind == "merge_rows":
+        return merge_rows(design, spec, profile, step)
     raise DisclosureError(f"redesign step {step + 1}: unknown kind {kind!r}")
 
 

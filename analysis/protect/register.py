@@ -145,6 +145,8 @@ def read_register(path: Path | str | None = None) -> list[dict[str, Any]]:
                     "suppressed_cells", "merged_categories"):
             merged[key] = sum(int(e.get(key) or 0) for e in mine)
         merged["replaced_by_sentence"] = any(bool(e.get("replaced_by_sentence")) for e in mine)
+        merged["modification"] = "; ".join(dict.fromkeys(str(e["modification"]) for e in mine
+                                                         if e.get("modification")))
         merged["group_disclosures"] = [g for e in mine for g in e.get("group_disclosures") or []]
         merged["notes"] = list(dict.fromkeys(n for e in mine for n in e.get("notes") or []))
         ks = [e["k_achieved"] for e in mine if e.get("k_achieved") is not None]

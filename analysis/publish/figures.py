@@ -420,16 +420,27 @@ MARKDOWN_LINE_DASHES: int = 90
 """About the characters a table line holds across the page: relative widths are scaled to it."""
 
 
+HEADER_WORD_DASHES: float = 1.2
+"""Dashes per character of a header word: a header is set in bold (DejaVu Sans Bold averages
+about 0.6 em a character), wider than the body text the line's dashes are counted in."""
+
+HEADER_PAD_DASHES: int = 3
+"""Dashes for a cell's inner padding (the typst template's 6 pt either side)."""
+
+
 def _header_safe_widths(headers: list[str], widths: list[int]) -> list[int]:
     """Dash counts such that, once pandoc scales the columns to the text width, every column is
     at least as wide as its header's longest word (plus padding), so headers wrap between words
     inside their cells instead of running into the next one (PDF and DOCX). Columns wider than
     that minimum give up room in proportion to their excess."""
-    floors = [max([len(word) for word in str(h).split()] or [1]) + 2 for h in headers]
+    floors = [math.ceil(HEADER_WORD_DASHES * max([len(word) for word in str(h).split()] or [1]))
+              + HEADER_PAD_DASHES for h in headers]
     widths = [max(w, f) for w, f in zip(widths, floors)]
     total = sum(widths)
-    if total <= MARKDOWN_LINE_DASHES or sum(floors) >= MARKDOWN_LINE_DASHES:
+    if total <= MARKDOWN_LINE_DASHES:
         return widths
+    if sum(floors) >= MARKDOWN_LINE_DASHES:
+        return floors  # too many columns for the line: no column takes room from a header word
     spare = MARKDOWN_LINE_DASHES - sum(floors)
     excess = [w - f for w, f in zip(widths, floors)]
     scale = spare / max(sum(excess), 1)

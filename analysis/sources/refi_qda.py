@@ -23,6 +23,7 @@ from analysis.sources.contact_logs import LogEntry
 from analysis.sources.context import ProjectData, ReadContext, SOURCES_FILE
 from analysis.sources.declared import CODED_SECTIONS
 from analysis.sources.qda import QdaError, QdaWarning, read_project, to_raw_frames
+from analysis.sources.qda.diaries import without_diary_sources
 from analysis.sources.qda.model import CODEBOOK_COLUMNS
 
 QDA_COLUMNS: dict[str, dict[str, str]] = {
@@ -59,7 +60,7 @@ def qdpx_spec(sources: Mapping) -> dict | None:
     return spec
 
 
-def _relative_error(error: DataValidationError, raw_dir: Path) -> DataValidationError:
+def relative_error(error: DataValidationError, raw_dir: Path) -> DataValidationError:
     """The same error with paths inside the raw folder shown relative to it."""
     prefix = f"{raw_dir}/"
 
@@ -83,6 +84,9 @@ def _key_with_occurrence(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
 def read_qdpx(ctx: ReadContext, spec: Mapping) -> ProjectData:
     """Read the declared REFI-QDA project into the frames of the CSV export (see ``ProjectData``).
 
+    Audio diary transcripts in the project (when ``diary_segments`` reads from it) are left to
+    :mod:`analysis.clean.diaries` (through :mod:`analysis.sources.qda.diaries`).
+
     Raises:
         QdaError: for a project that cannot be read (file, element and line named).
         DataValidationError: for a bad ``qda_map.csv`` (file, line and column named).
@@ -104,9 +108,11 @@ def read_qdpx(ctx: ReadContext, spec: Mapping) -> ProjectData:
         with warnings.catch_warnings():  # tolerated deviations go to the cleaning log instead
             warnings.simplefilter("ignore", QdaWarning)
             project = read_project(path, strict=bool(spec.get("strict", True)))
+            # audio diary transcripts in the project are read by analysis.clean.diaries, not mapped here
+            project = without_diary_sources(project, ctx.sources, ctx.raw_dir)
             data = to_raw_frames(project, None if map_file is None else ctx.raw_dir / map_file)
     except DataValidationError as error:
-        raise _relative_error(error, ctx.raw_dir) from None
+        raise relative_error(error, ctx.raw_dir) from None
     xml_file = project.file.replace(f"{ctx.raw_dir}/", "")
     for message in data.deviations:
         ctx.log.append(LogEntry("read", file, "REFI-QDA export deviation tolerated", 1,

@@ -22,7 +22,7 @@ Modules:
 
 from __future__ import annotations
 
-GENERATOR_VERSION = "1.2.0"
+GENERATOR_VERSION = "1.3.0"
 """Bump when the generator's output changes for the same seed and scale."""
 
 DEFAULT_SEED = 20240930

@@ -24,7 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.synthetic.cohort import Woman, date_string
-from analysis.synthetic.qualitative import THEMES, Document, _TranscriptBuilder, _conditions, _pick_quote
+from analysis.synthetic.qualitative import (
+    Document, THEMES, _TranscriptBuilder, _conditions, _pick_quote,
+)
 
 DIARY_BANNER = "SYNTHETIC AUDIO DIARY TRANSCRIPT - invented for software testing; not a real diary."
 MODES = (("audio", 0.4), ("photo", 0.3), ("video", 0.1), ("written", 0.2))
@@ -176,18 +178,52 @@ def _diary_document(rng: np.random.Generator, w: Woman, entry: str, day: int,
     return Document(name=entry, text=builder.text(), codings=builder.codings, coder="RA")
 
 
+HOME_PLACEMENTS = ("with_mother", "mother_baby_placement")
+"""Placements in which the baby lives with her (a "baby came home" event is one of these starting)."""
+APART_PLACEMENTS = ("kinship_care", "foster_care", "adoption")
+"""Placements in which the baby lives apart from her (a "baby separated" event starts one)."""
+
+
 def _drawing(rng: np.random.Generator, w: Woman, images: dict[str, bytes]) -> Drawing:
+    """One drawing, its events consistent with her key events and the baby's placements.
+
+    A woman draws only what had happened by the day she drew: nothing dated after it; the baby
+    "came home" only on a day a placement with her began (discharge home or to a mother-and-baby
+    placement, or a return), "separated" only on a day a placement apart from her began. A drawn
+    kind that did not happen to her becomes its counterpart if that did (and she has not drawn
+    it already), else it is left out. The random draws are those of every drawing (whatever
+    kinds are kept), so the rest of the synthetic study does not move when a drawing changes.
+    """
     name = f"{w.study_id}_DR1"
     drawn_day = w.wave_day.get(2) or w.wave_day.get(1) or w.consent_day
     kinds = list(LIFE_EVENT_KINDS)
     picks = sorted(int(i) for i in rng.choice(len(kinds), size=int(rng.integers(3, 7)), replace=False))
+    picked = {kinds[i] for i in picks}
+    starts = {"baby_home": _first_start(w, HOME_PLACEMENTS, drawn_day),
+              "baby_separated": _first_start(w, APART_PLACEMENTS, drawn_day)}
+    counterpart = {"baby_home": "baby_separated", "baby_separated": "baby_home"}
     events: list[tuple[int, str, str, str, str]] = []
-    for number, index in enumerate(picks, start=1):
+    for index in picks:
         kind = kinds[index]
+        day, age, monthly = _when(rng, w, kind, drawn_day)
+        drew_valence = rng.random()
+        drew_label = int(rng.integers(0, len(LIFE_EVENT_KINDS[kind][1])))
+        if kind in starts:
+            if starts[kind] is None:
+                other = counterpart[kind]
+                if starts[other] is None or other in picked:
+                    continue
+                kind = other
+                picked.add(kind)
+            day, monthly = starts[kind], False  # her baby's move is remembered to the day
+        elif day is not None and day > drawn_day:
+            continue  # not yet happened when she drew
         label, own, usual = LIFE_EVENT_KINDS[kind]
-        when = _when(rng, w, kind, drawn_day)
-        valence = usual if rng.random() < 0.75 else ("mixed" if usual != "mixed" else "positive")
-        events.append((number, label, when, VALENCE_LABELS[valence], own[int(rng.integers(0, len(own)))]))
+        valence = usual if drew_valence < 0.75 else ("mixed" if usual != "mixed" else "positive")
+        if kind == "baby_separated":
+            own = own if w.placement_on(day) == "foster_care" else own[:1]
+        when = f"age {age}" if day is None else date_string(day, "%m/%Y" if monthly else "%d/%m/%Y")
+        events.append((len(events) + 1, label, when, VALENCE_LABELS[valence], own[drew_label % len(own)]))
     consent = _choice(rng, (("none", 0.15), ("quote", 0.45), ("image", 0.4)))
     image = ""
     if consent == "image" and len(images) < MAX_IMAGES:
@@ -197,10 +233,16 @@ def _drawing(rng: np.random.Generator, w: Woman, images: dict[str, bytes]) -> Dr
     return Drawing(w.study_id, name, drawn_day, consent, image, description, events)
 
 
-def _when(rng: np.random.Generator, w: Woman, kind: str, drawn_day: int) -> str:
-    """An age for events before the pregnancy, else a (shifted) date or month and year."""
+def _first_start(w: Woman, placements: tuple[str, ...], by_day: int) -> int | None:
+    """The first day, up to *by_day*, on which one of *placements* began (None if none did)."""
+    days = [start for start, placement in w.placements if placement in placements and start <= by_day]
+    return min(days) if days else None
+
+
+def _when(rng: np.random.Generator, w: Woman, kind: str, drawn_day: int) -> tuple[int | None, int | None, bool]:
+    """(day, age, month only): an age for events before the pregnancy, else a (shifted) day."""
     if kind in ("childhood", "loss", "relationship"):
-        return f"age {int(rng.integers(6, 19)) if kind == 'childhood' else int(rng.integers(16, 30))}"
+        return None, int(rng.integers(6, 19)) if kind == "childhood" else int(rng.integers(16, 30)), False
     low = w.birth_day - 36 * 7
     if kind in ("birth", "baby_home", "baby_separated", "support"):
         low = w.birth_day
@@ -211,7 +253,7 @@ def _when(rng: np.random.Generator, w: Woman, kind: str, drawn_day: int) -> str:
         day = w.birth_day - int(rng.integers(28, 34)) * 7
     else:
         day = int(rng.integers(low, high + 1))
-    return date_string(day, "%m/%Y") if rng.random() < 0.4 else date_string(day, "%d/%m/%Y")
+    return day, None, rng.random() < 0.4
 
 
 def diary_register_rows(entries: list[DiaryEntry]) -> list[list[object]]:
