@@ -278,3 +278,31 @@ def test_quarto_engine_renders_the_same_source(project: Path, tmp_path: Path) ->
     result = render(project / "reports" / "report.qmd", ["html"], tmp_path, engine="quarto")
     text = normalise(html_visible_text(result[0].path))
     assert "recruited 36 women" in text and "Figure 1" in text
+
+
+def test_office_outputs_hold_no_build_paths_and_html_is_stable(project: Path, tmp_path: Path) -> None:
+    """DOCX and PPTX keep no absolute path of the build in their document properties (the
+    bibliography, the document's folder), so the same source gives the same bytes wherever the
+    project is cloned; a callout's HTML attributes come out in one order on every render."""
+    import zipfile
+
+    source = project / "reports" / "stable.qmd"
+    source.write_text("---\ntitle: Stable\nbibliography: references.bib\n---\n\n"
+                      "::: {.callout-important title=\"Synthetic data\"}\nNot findings.\n:::\n\n"
+                      "As shown before [@drugscope2020].\n")
+    (project / "reports" / "references.bib").write_text(
+        "@misc{drugscope2020,\n  title = {A report},\n  author = {Someone},\n  year = {2020}\n}\n")
+    for output in ("docx", "pptx"):
+        first, second = tmp_path / f"a-{output}", tmp_path / f"b-{output}"
+        for out in (first, second):
+            render(source, [output], out, engine="offline")
+        with zipfile.ZipFile(first / f"stable.{output}") as package:
+            properties = package.read("docProps/custom.xml").decode("utf-8") if "docProps/custom.xml" in package.namelist() else ""
+        assert str(project) not in properties and str(tmp_path) not in properties, properties
+        assert (first / f"stable.{output}").read_bytes() == (second / f"stable.{output}").read_bytes()
+    pages = set()
+    for attempt in range(4):
+        out = tmp_path / f"html-{attempt}"
+        render(source, ["html"], out, engine="offline")
+        pages.add((out / "stable.html").read_bytes())
+    assert len(pages) == 1

@@ -122,6 +122,7 @@ def intruder_ranges(
     primary_bounds: tuple[float, float] | None,
     secondary_floor: float | None,
     cells: Iterable[tuple[int, int]] | None = None,
+    wide_enough: float | None = None,
 ) -> dict[tuple[int, int], tuple[float, float]]:
     """The range an intruder can deduce for each suppressed cell (default: every suppressed cell).
 
@@ -129,6 +130,13 @@ def intruder_ranges(
     every additive line of the published table, with the intruder's knowledge from the markers:
     primary cells lie in ``primary_bounds`` (``None``: anything >= 0) and secondary cells are 0
     or at least ``secondary_floor`` (``None``: anything >= 0). Counts are integers.
+
+    ``wide_enough`` is the audit's shortcut. The true table is one solution, so every cell's
+    range holds its true value ``v``; once the maximum ``hi`` is at least ``v + wide_enough``,
+    the range is at least that wide whatever its minimum, and the minimum is not solved: the
+    cell is reported as ``(v, hi)``, a sub-range of the true one that already shows the width
+    asked for. Every other cell's range is exact. (Taken only when the true table meets the
+    intruder's bounds, so that it is a solution.)
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -178,21 +186,33 @@ def intruder_ranges(
     constraints = [LinearConstraint(np.vstack(rows_a), lo_b, hi_b)] if rows_a else []
     integrality = np.ones(n_total)
     targets = suppressed if cells is None else [tuple(c) for c in cells]
+    true_is_solution = all(
+        lower[index[c]] <= values[c] <= upper[index[c]]
+        and (status[c] != "secondary" or secondary_floor is None or values[c] == 0 or values[c] >= secondary_floor)
+        for c in suppressed
+    )
+
+    def extreme(cell: tuple[int, int], direction: float) -> float:
+        """The cell's minimum (``direction`` 1) or maximum (-1) over every table the intruder
+        cannot rule out."""
+        objective = np.zeros(n_total)
+        objective[index[cell]] = direction
+        res = milp(objective, constraints=constraints, integrality=integrality, bounds=Bounds(lower, upper))
+        # HiGHS may answer "infeasible or unbounded" without saying which; when the true table
+        # is a solution the model is feasible, so that answer means unbounded.
+        if res.status == 3 or (true_is_solution and not res.success and "unbounded" in str(res.message).lower()):
+            return np.inf if direction < 0 else -np.inf
+        if not res.success:
+            raise DisclosureError(f"audit of cell {cell} failed: {res.message}")
+        return float(direction * res.fun)
+
     ranges: dict[tuple[int, int], tuple[float, float]] = {}
     for cell in targets:
-        extremes = []
-        for direction in (1.0, -1.0):
-            objective = np.zeros(n_total)
-            objective[index[cell]] = direction
-            res = milp(objective, constraints=constraints, integrality=integrality,
-                       bounds=Bounds(lower, upper))
-            if res.status == 3:  # unbounded
-                extremes.append(np.inf if direction < 0 else -np.inf)
-            elif not res.success:
-                raise DisclosureError(f"audit of cell {cell} failed: {res.message}")
-            else:
-                extremes.append(direction * res.fun)
-        ranges[cell] = (extremes[0], extremes[1])
+        hi = extreme(cell, -1.0)
+        if wide_enough is not None and true_is_solution and hi - float(values[cell]) >= wide_enough:
+            ranges[cell] = (float(values[cell]), hi)
+        else:
+            ranges[cell] = (extreme(cell, 1.0), hi)
     return ranges
 
 
@@ -293,7 +313,7 @@ def _audit_failures(values: np.ndarray, status: np.ndarray, row_margin: bool, co
     if primaries:
         ranges = intruder_ranges(values, status, row_margin=row_margin, column_margin=column_margin,
                                  primary_bounds=primary_bounds, secondary_floor=secondary_floor,
-                                 cells=primaries)
+                                 cells=primaries, wide_enough=profile.min_range - 1)
         for cell, (lo, hi) in ranges.items():
             if hi - lo + 1 < profile.min_range - 1e-6:
                 failing.append(cell)
@@ -301,7 +321,7 @@ def _audit_failures(values: np.ndarray, status: np.ndarray, row_margin: bool, co
         ranges = intruder_ranges(values, status, row_margin=row_margin, column_margin=column_margin,
                                  primary_bounds=primary_bounds, secondary_floor=secondary_floor,
                                  cells=[(i, j) for j in range(values.shape[1])
-                                        if status[i, j] != "shown"])
+                                        if status[i, j] != "shown"], wide_enough=1)
         # Group row is protected when every hidden cell could take more than one value.
         if any(hi - lo < 1 - 1e-6 for lo, hi in ranges.values()):
             failing.append((i, 0))

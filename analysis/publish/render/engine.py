@@ -38,8 +38,8 @@ from analysis.publish.render.shortcodes import (
     ExpandedSource, expand_source, resolve_metadata_shortcodes,
 )
 from analysis.publish.render.templates import (
-    FIXED_TIMESTAMP, HTML_CSS, HTML_TEMPLATE, LUA_FILTER, REFERENCE_DOCX, REVEALJS_CSS,
-    REVEALJS_DIR, TYPST_TEMPLATE, pandoc_path,
+    FIXED_TIMESTAMP, HTML_CSS, HTML_TEMPLATE, LUA_FILTER, OFFICE_METADATA_FILTER, REFERENCE_DOCX,
+    REVEALJS_CSS, REVEALJS_DIR, TYPST_TEMPLATE, pandoc_path,
 )
 
 SYNTHETIC_NOTICE = "SYNTHETIC DATA - not study findings"
@@ -190,6 +190,8 @@ def _pandoc_arguments(output: str, metadata: dict[str, Any], work_dir: Path,
     arguments = ["--from", "markdown", "--standalone", "--lua-filter", str(LUA_FILTER)]
     if metadata.get("bibliography"):
         arguments.append("--citeproc")  # after the filter, which resolves @fig-/@tbl- first
+    if output in ("docx", "pptx"):
+        arguments += ["--lua-filter", str(OFFICE_METADATA_FILTER)]  # after citeproc, which reads the paths
     if output == "html":
         arguments += ["--to", "html5", "--template", str(HTML_TEMPLATE), "--css", str(HTML_CSS),
                       "--embed-resources", "--section-divs", "--mathml"]

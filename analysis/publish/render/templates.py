@@ -29,6 +29,8 @@ TEMPLATES_DIR: Path = PROJECT_ROOT / "reports" / "_templates"
 """Folder of every template, filter and style the renderer uses."""
 
 LUA_FILTER: Path = TEMPLATES_DIR / "filters" / "quarto_subset.lua"
+OFFICE_METADATA_FILTER: Path = TEMPLATES_DIR / "filters" / "office_metadata.lua"
+"""Last filter for DOCX and PPTX: drops build-time paths from the document properties."""
 HTML_TEMPLATE: Path = TEMPLATES_DIR / "html" / "template.html"
 HTML_CSS: Path = TEMPLATES_DIR / "html" / "report.css"
 REVEALJS_CSS: Path = TEMPLATES_DIR / "revealjs" / "slides.css"

@@ -240,7 +240,9 @@ local function callout(div, kind)
     local body = pandoc.Div(content, { class = "callout-body" })
     return pandoc.Div({ heading, body },
       pandoc.Attr(div.identifier, { "callout", "callout-" .. kind },
-        { role = "note", ["aria-label"] = stringify(title) }))
+        -- a list of pairs, not a table with two keys: Lua's pairs() order changes from run to
+        -- run, and with it the attribute order in the HTML
+        { { "role", "note" }, { "aria-label", stringify(title) } }))
   elseif output_format == "docx" then
     local blocks = pandoc.Blocks({
       pandoc.Div({ pandoc.Para({ pandoc.Strong(title) }) },
