@@ -27,8 +27,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.clean.materials import (
-    MaterialsContext, consent_codes, fail, map_values, parse_date, read_declared, require_women,
-    weeks_in_window,
+    MaterialsContext, consent_codes, fail, map_values, parse_date, raise_at_first, read_declared,
+    require_women, weeks_in_window,
 )
 from analysis.core.errors import DataValidationError
 from analysis.protect.screening import screen_identifiers, screen_transcript
@@ -58,16 +58,12 @@ def read_diaries(mc: MaterialsContext) -> dict[str, pd.DataFrame]:
                                "diary mode")
     frame["consent"] = consent_codes(frame, spec, columns)
     bad = (frame["consent"] == "image") & ~frame["mode"].isin(VISUAL_MODES)
-    if bad.any():
-        i = int(bad.idxmax())
-        raise fail(frame, i, columns["consent"], "image consent only for photo or video",
-                   f"entry {frame.at[i, 'entry_id']} is {frame.at[i, 'mode']}: it has no image "
-                   "to show; record consent as quote or none")
+    raise_at_first(frame, bad, columns["consent"], "image consent only for photo or video",
+                   lambda i: f"entry {frame.at[i, 'entry_id']} is {frame.at[i, 'mode']}: it has no image "
+                             "to show; record consent as quote or none")
     duplicated = frame["entry_id"].duplicated()
-    if duplicated.any():
-        i = int(duplicated.idxmax())
-        raise fail(frame, i, columns["entry_id"], "entry id unique",
-                   f"entry {frame.at[i, 'entry_id']!r} appears twice")
+    raise_at_first(frame, duplicated, columns["entry_id"], "entry id unique",
+                   lambda i: f"entry {frame.at[i, 'entry_id']!r} appears twice")
     formats = (str(spec.get("date_format", "%d/%m/%Y")),)
     frame["entry_date"] = [parse_date(frame, i, v, formats, columns["date"])
                            for i, v in frame["date"].items()]
@@ -77,10 +73,8 @@ def read_diaries(mc: MaterialsContext) -> dict[str, pd.DataFrame]:
         values = frame[key] if key in frame.columns else pd.Series("", index=frame.index)
         numbers = pd.to_numeric(values.replace("", pd.NA), errors="coerce")
         bad = values.ne("") & values.notna() & (numbers.isna() | (numbers < 0))
-        if bad.any():
-            i = int(bad.idxmax())
-            raise fail(frame, i, columns.get(key, key), "a whole number of 0 or more",
-                       f"value {values[i]!r} is not a count")
+        raise_at_first(frame, bad, columns.get(key, key), "a whole number of 0 or more",
+                       lambda i: f"value {values[i]!r} is not a count")
         frame[key] = numbers.astype("Int64")
     for key in ("transcript", "image", "description"):
         if key not in frame.columns:
@@ -214,27 +208,20 @@ def _checked_diary_segments(mc: MaterialsContext, entries: pd.DataFrame, frame: 
     """The rules every diary coding passes, whichever form it was read from; the derived table."""
     known = entries.set_index("entry_id")
     audio = set(known.index[known["mode"] == "audio"])
-    bad = ~frame["document"].isin(audio)
-    if bad.any():
-        i = int(bad.idxmax())
-        raise where(frame, i, columns["document"], "document is an audio diary entry",
-                    f"document {frame.at[i, 'document']!r} is not an audio entry of the diary "
-                    "register")
+    raise_at_first(frame, ~frame["document"].isin(audio), columns["document"],
+                   "document is an audio diary entry",
+                   lambda i: f"document {frame.at[i, 'document']!r} is not an audio entry of the "
+                             "diary register", where)
     code_ids = mc.codebook.set_index("code")["code_id"]
     frame["code_id"] = frame["code"].map(code_ids)
-    bad = frame["code_id"].isna()
-    if bad.any():
-        i = int(bad.idxmax())
-        raise where(frame, i, columns["code"], "code in the codebook",
-                    f"code {frame.at[i, 'code']!r} is not in the codebook")
+    raise_at_first(frame, frame["code_id"].isna(), columns["code"], "code in the codebook",
+                   lambda i: f"code {frame.at[i, 'code']!r} is not in the codebook", where)
     frame["theme_id"] = frame["code_id"].map(mc.codebook.set_index("code_id")["theme_id"])
     for key in ("start", "end"):
         numbers = pd.to_numeric(frame[key], errors="coerce")
         bad = numbers.isna() | (numbers < 0)
-        if bad.any():
-            i = int(bad.idxmax())
-            raise where(frame, i, columns[key], "a whole number of 0 or more",
-                        f"value {frame.at[i, key]!r} is not an offset")
+        raise_at_first(frame, bad, columns[key], "a whole number of 0 or more",
+                       lambda i: f"value {frame.at[i, key]!r} is not an offset", where)
         frame[key] = numbers.astype(int)
     for i, document in frame["document"].items():
         text = text_of(frame, i, document)

@@ -18,7 +18,7 @@ import re
 import pandas as pd
 
 from analysis.clean.materials import (
-    MaterialsContext, fail, map_values, parse_date, read_declared, require_filled,
+    MaterialsContext, fail, map_values, parse_date, raise_at_first, read_declared, require_filled,
 )
 from analysis.core.errors import DataValidationError
 
@@ -58,18 +58,16 @@ def read_review_log(mc: MaterialsContext, model: dict[str, pd.DataFrame]) -> dic
     findings = set(model["care_model_findings"]["finding_id"])
     components = set(model["care_model_components"]["component_id"])
     bad = ~frame["item"].isin(findings | components)
-    if bad.any():
-        i = int(bad.idxmax())
-        raise fail(frame, i, columns["item"], "item in the model of care",
-                   f"item {frame.at[i, 'item']!r} is neither a finding nor a component of the model of care")
+    raise_at_first(frame, bad, columns["item"], "item in the model of care",
+                   lambda i: f"item {frame.at[i, 'item']!r} is neither a finding nor a component of the "
+                             "model of care")
     frame["item_kind"] = frame["item"].map(lambda x: "finding" if x in findings else "component")
     versions = set(model["care_model_versions"]["version"].astype(int))
     numbers = pd.to_numeric(frame["version"], errors="coerce")
     bad = numbers.isna() | ~numbers.isin(versions)
-    if bad.any():
-        i = int(bad.idxmax())
-        raise fail(frame, i, columns["version"], "version in the model's history",
-                   f"version {frame.at[i, 'version']!r} is not in the model's versions {sorted(versions)}")
+    raise_at_first(frame, bad, columns["version"], "version in the model's history",
+                   lambda i: f"version {frame.at[i, 'version']!r} is not in the model's versions "
+                             f"{sorted(versions)}")
     frame["version"] = numbers.astype(int)
     for key in ("discussed", "change"):
         if key not in frame.columns:

@@ -18,8 +18,8 @@ import re
 import pandas as pd
 
 from analysis.clean.materials import (
-    MaterialsContext, consent_codes, fail, map_values, parse_date, read_declared, require_women,
-    weeks_in_window,
+    MaterialsContext, consent_codes, fail, map_values, parse_date, raise_at_first, read_declared,
+    require_women, weeks_in_window,
 )
 
 VALENCES: tuple[str, ...] = ("positive", "negative", "mixed")
@@ -35,10 +35,8 @@ def read_drawings(mc: MaterialsContext) -> dict[str, pd.DataFrame]:
     require_women(drawings, mc, columns, "drawing")
     drawings["consent"] = consent_codes(drawings, spec, columns)
     duplicated = drawings["drawing_id"].duplicated()
-    if duplicated.any():
-        i = int(duplicated.idxmax())
-        raise fail(drawings, i, columns["drawing_id"], "drawing id unique",
-                   f"drawing {drawings.at[i, 'drawing_id']!r} appears twice")
+    raise_at_first(drawings, duplicated, columns["drawing_id"], "drawing id unique",
+                   lambda i: f"drawing {drawings.at[i, 'drawing_id']!r} appears twice")
     if "date" in drawings.columns:
         fmt = (str(spec.get("date_format", "%d/%m/%Y")),)
         dates = pd.Series([parse_date(drawings, i, v, fmt, columns["date"]) if v else pd.NaT
@@ -63,17 +61,14 @@ def _read_events(mc: MaterialsContext, drawings: pd.DataFrame) -> pd.DataFrame:
                                    screen=("label",))
     owner = drawings.set_index("drawing_id")
     bad = ~frame["drawing_id"].isin(owner.index)
-    if bad.any():
-        i = int(bad.idxmax())
-        raise fail(frame, i, columns["drawing_id"], "drawing in the drawing register",
-                   f"event of drawing {frame.at[i, 'drawing_id']!r}, which is not in "
-                   f"{drawings['_file'].iloc[0] if len(drawings) else 'the drawing register'}")
+    raise_at_first(frame, bad, columns["drawing_id"], "drawing in the drawing register",
+                   lambda i: f"event of drawing {frame.at[i, 'drawing_id']!r}, which is not in "
+                             f"{drawings['_file'].iloc[0] if len(drawings) else 'the drawing register'}")
     frame["study_id"] = frame["drawing_id"].map(owner["study_id"])
     frame["site"] = frame["drawing_id"].map(owner["site"])
     numbers = pd.to_numeric(frame["event_no"], errors="coerce")
-    if numbers.isna().any():
-        i = int(numbers.isna().idxmax())
-        raise fail(frame, i, columns["event_no"], "event number", f"value {frame.at[i, 'event_no']!r} is not a number")
+    raise_at_first(frame, numbers.isna(), columns["event_no"], "event number",
+                   lambda i: f"value {frame.at[i, 'event_no']!r} is not a number")
     frame["event_no"] = numbers.astype(int)
     kinds = dict(spec.get("kinds") or {})
     frame["kind_label"] = frame["kind"]

@@ -3,9 +3,11 @@
 The cleaning stage (:func:`analysis.clean.run.read_materials`) reads them once, after it has the
 recruited women, their birth dates and the codebook. Each input has its own module
 (:mod:`analysis.clean.diaries`, :mod:`analysis.clean.life_events`, :mod:`analysis.clean.eacg`,
-:mod:`analysis.clean.care_model`); this module holds what they share: reading a declared, optional ``sources.yml`` section (through the cleaning
-stage's own reader, so encodings, blank and duplicate rows and identifier screening work as
-for every other file), value maps, dates, the study window, consent and unknown women.
+:mod:`analysis.clean.care_model`); this module holds what they share: reading a declared,
+optional ``sources.yml`` section (through the cleaning stage's own reader, so encodings, blank
+and duplicate rows and identifier screening work as for every other file), value maps, dates,
+the study window, consent, unknown women, and :func:`raise_at_first` (the error at the first row
+that breaks a rule).
 
 Every broken rule raises :class:`analysis.core.errors.DataValidationError` naming file, row, column
 and rule; the cleaning stage writes nothing then. Reads CONTRACTS.md "Raw export folder"; the
@@ -100,13 +102,24 @@ def fail(frame: pd.DataFrame, i: int, column: str, rule: str, message: str) -> D
                                message)
 
 
+def raise_at_first(frame: pd.DataFrame, bad: pd.Series, column: str, rule: str,
+                   message: Callable[[int], str],
+                   error: Callable[..., Exception] | None = None) -> None:
+    """Raise the error for the first row where ``bad`` holds (nothing when none does).
+
+    ``message(i)`` words it for row ``i``; ``error`` builds it (default :func:`fail`, naming
+    ``_file`` and ``_row``; a REFI-QDA reader passes one naming the XML element and line).
+    """
+    if bad.any():
+        i = int(bad.idxmax())
+        raise (error or fail)(frame, i, column, rule, message(i))
+
+
 def require_filled(frame: pd.DataFrame, key: str, columns: Mapping[str, str], what: str) -> None:
     """Every row has a value in ``key`` (e.g. consent), else an error at the first blank."""
     blank = frame[key].fillna("").astype(str).str.strip() == ""
-    if blank.any():
-        i = int(blank.idxmax())
-        raise fail(frame, i, columns[key], f"{what} recorded",
-                   f"no {what} recorded: every item needs one")
+    raise_at_first(frame, blank, columns[key], f"{what} recorded",
+                   lambda i: f"no {what} recorded: every item needs one")
 
 
 def map_values(frame: pd.DataFrame, key: str, mapping: Mapping[str, str], columns: Mapping[str, str],
@@ -114,11 +127,8 @@ def map_values(frame: pd.DataFrame, key: str, mapping: Mapping[str, str], column
     """Map the file's wording to codes; an unknown value is an error listing the known ones."""
     known = {str(k): str(v) for k, v in mapping.items()}
     codes = frame[key].map(known)
-    bad = codes.isna()
-    if bad.any():
-        i = int(bad.idxmax())
-        raise fail(frame, i, columns[key], f"{what} in sources.yml",
-                   f"value {frame.at[i, key]!r} is not a known {what}; known: {sorted(known)}")
+    raise_at_first(frame, codes.isna(), columns[key], f"{what} in sources.yml",
+                   lambda i: f"value {frame.at[i, key]!r} is not a known {what}; known: {sorted(known)}")
     return codes
 
 
@@ -127,12 +137,9 @@ def consent_codes(frame: pd.DataFrame, spec: Mapping, columns: Mapping[str, str]
     require_filled(frame, "consent", columns, "consent")
     mapping = dict(spec.get("consent") or {c: c for c in CONSENT_LEVELS})
     codes = map_values(frame, "consent", mapping, columns, "consent level")
-    bad = ~codes.isin(CONSENT_LEVELS)
-    if bad.any():
-        i = int(bad.idxmax())
-        raise fail(frame, i, columns["consent"], "consent level in sources.yml",
-                   f"sources.yml maps {frame.at[i, 'consent']!r} to {codes[i]!r}, not one of "
-                   f"{list(CONSENT_LEVELS)}")
+    raise_at_first(frame, ~codes.isin(CONSENT_LEVELS), columns["consent"], "consent level in sources.yml",
+                   lambda i: f"sources.yml maps {frame.at[i, 'consent']!r} to {codes[i]!r}, not one of "
+                             f"{list(CONSENT_LEVELS)}")
     return codes
 
 
@@ -140,12 +147,10 @@ def require_women(frame: pd.DataFrame, mc: MaterialsContext, columns: Mapping[st
                   what: str) -> None:
     """Every row's ``study_id`` is a recruited woman."""
     recruited = set(mc.women.loc[mc.women["recruited"].fillna(False).astype(bool), "study_id"])
-    bad = ~frame["study_id"].isin(recruited)
-    if bad.any():
-        i = int(bad.idxmax())
-        raise fail(frame, i, columns["study_id"], "study ID of a recruited woman",
-                   f"{what} for {frame.at[i, 'study_id']!r}, who is not a recruited woman "
-                   "of the REDCap export")
+    raise_at_first(frame, ~frame["study_id"].isin(recruited), columns["study_id"],
+                   "study ID of a recruited woman",
+                   lambda i: f"{what} for {frame.at[i, 'study_id']!r}, who is not a recruited woman "
+                             "of the REDCap export")
 
 
 def parse_date(frame: pd.DataFrame, i: int, value: str, formats: tuple[str, ...], column: str
