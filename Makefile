@@ -123,16 +123,22 @@ CHECK_LOG  := $(OUT)/output-check.csv
 # every make start (files are hashed again only when size, mtime, ctime or inode changed).
 # `make status` alone fingerprints the inputs without rewriting any stamp.
 FP_DIR     := $(DERIVED)/.fingerprints
+# The disclosure profile (DISCLOSURE_PROFILE, empty: the policy's default) changes every protected
+# table, so it is an input like the code: a one-line file, rewritten only when the profile
+# differs from the last make's, that every stage's group fingerprints. Switching profile reruns
+# every stage; a second make with the same profile does nothing.
+PROFILE_SETTING := $(FP_DIR)/disclosure-profile.setting
+$(shell mkdir -p '$(FP_DIR)' && { [ -f '$(PROFILE_SETTING)' ] && [ "$$(cat '$(PROFILE_SETTING)')" = '$(DISCLOSURE_PROFILE)' ] || printf '%s\n' '$(DISCLOSURE_PROFILE)' > '$(PROFILE_SETTING)'; })
 FP_PY      := $(firstword $(wildcard $(PY)) $(PYTHON_SYS)) -S
 FP_GROUPS  := --tree raw $(abspath $(DATA_RAW)) \
-              --group clean_code $(CLEAN_CODE) notebooks/01_clean.ipynb \
-              --group site_code $(SITE_CODE) notebooks/02_site_profile.ipynb \
-              --group synth_code $(SYNTH_CODE) notebooks/03_synthesis.ipynb \
+              --group clean_code $(CLEAN_CODE) notebooks/01_clean.ipynb $(PROFILE_SETTING) \
+              --group site_code $(SITE_CODE) notebooks/02_site_profile.ipynb $(PROFILE_SETTING) \
+              --group synth_code $(SYNTH_CODE) notebooks/03_synthesis.ipynb $(PROFILE_SETTING) \
               --group render_code $(RENDER_CODE) \
               --group report_src $(REPORT_SRC) \
               --group slides_src $(SLIDES_SRC) \
               --group brief_src $(BRIEF_SRC) $(BRIEF_CODE) \
-              --group check_code $(CHECK_CODE) \
+              --group check_code $(CHECK_CODE) $(PROFILE_SETTING) \
               --group name_lists $(or $(subst :, ,$(NAME_LISTS)),analysis/config/name_list_synthetic.csv)
 ifneq ($(MAKECMDGOALS),status)
 FP_OUT     := $(shell $(FP_PY) -m analysis.core.fingerprints update --dir $(FP_DIR) $(FP_GROUPS) 2>&1; echo "fp-exit=$$?")

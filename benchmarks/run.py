@@ -103,7 +103,10 @@ def papermill(notebook: str, output: Path, params: dict[str, object]) -> list[st
 def run_scale(scale: int, seed: int, scratch: Path, version: Version | None = None) -> list[StageRun]:
     """Generate the study at ``scale`` and time every data and analysis stage of ``version`` on it."""
     version = version or Version("after", PROJECT_ROOT)
-    raw, derived = scratch / f"raw_{scale}x", scratch / f"derived_{version.name}_{scale}x"
+    # each version on the study its own generator makes (the same seed and scale): the current
+    # pipeline reads inputs (diaries, drawings, the EACG log, the model of care) that the
+    # baseline's generator did not write
+    raw, derived = scratch / f"raw_{version.name}_{scale}x", scratch / f"derived_{version.name}_{scale}x"
     notebooks = derived / "notebooks"
     # PYTHONPATH first: the version's own analysis package, not the one .venv points at
     env = dict(os.environ, DATA_RAW=str(raw), DATA_DERIVED=str(derived), PYTHONHASHSEED="0",

@@ -165,3 +165,16 @@ def test_show_without_static_rendering_for_participant_level_pictures(chart: alt
     data = shown[-1][0]
     assert set(data) == {"application/vnd.vegalite.v5+json", "image/png", "text/plain"}
     assert base64.b64decode(data["image/png"]) == (tmp_path / "fig-contacts.png").read_bytes()
+
+
+def test_markdown_table_columns_hold_their_longest_body_word() -> None:
+    """A column of short headers but long words ("placements") is not narrower than its longest
+    word, so the word does not run into the next cell; header words still come first."""
+    from analysis.publish.figures import HEADER_PAD_DASHES, MARKDOWN_LINE_DASHES, _markdown_table
+
+    headers = ["Theme", "Women", "Professional documents", "Women (example)"]
+    cells = [["Mother-and-baby placements", "16", "25", "“We were on the list for a placement.” [SS-AA-005_W4-S004]"]]
+    widths = [len(part) for part in _markdown_table(headers, cells).splitlines()[1].strip("|").split("|")]
+    assert widths[0] >= len("Mother-and-baby") + HEADER_PAD_DASHES
+    assert widths[3] >= len("[SS-AA-005_W4-S004]") + HEADER_PAD_DASHES
+    assert sum(widths) <= MARKDOWN_LINE_DASHES + len(widths)

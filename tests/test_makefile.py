@@ -371,3 +371,17 @@ def test_the_closure_check_sees_a_module_missing_from_a_list() -> None:
     assert {"analysis/analyse/themes.py", "analysis/analyse/site_profile.py", "analysis/analyse/charts.py",
             "analysis/core/palette.py", "analysis/__init__.py", "analysis/analyse/__init__.py"} <= needed
     assert "analysis/analyse/themes.py" not in _make_variables()["CLEAN_CODE"]
+
+
+def test_switching_the_disclosure_profile_reruns_every_stage(current: Project) -> None:
+    """Every protected table depends on the profile, so a make with another DISCLOSURE_PROFILE
+    reruns cleaning, every site, the synthesis, every output and the check, once."""
+    stages = current.make("DISCLOSURE_PROFILE=tre-release")
+    assert stages[0] == "papermill 01_clean" and stages[-1] == "output_check"
+    assert sorted(s for s in stages if s.startswith("papermill 02")) == sorted(
+        f"papermill 02_site_profile:{site}" for site in SITES)
+    assert "papermill 03_synthesis" in stages and "render report.pdf" in stages
+    assert current.make("DISCLOSURE_PROFILE=tre-release") == []
+    back = current.make()
+    assert back[0] == "papermill 01_clean" and len([s for s in back if s.startswith("papermill 02")]) == 4
+    assert current.make() == []

@@ -174,6 +174,21 @@ def test_optional_sections_give_empty_tables(tmp_path: Path) -> None:
     assert {entry.rule for entry in mc.log} >= {"diaries not declared", "model_of_care not declared"}
 
 
+def test_a_study_without_a_model_of_care_gets_a_sentence_not_a_crash() -> None:
+    """The model of care is optional (written with the EACG as the study goes on): with no
+    components and no versions the figure and its alt text say there is no model yet."""
+    import json
+
+    from analysis.publish import figures
+
+    stages = pd.DataFrame(columns=["stage_id", "label", "from_week", "to_week", "order"])
+    components = pd.DataFrame(columns=["component_id", "label", "stages", "findings", "since"])
+    versions = pd.DataFrame({"version": pd.Series([], dtype="Int64"), "date": [], "note": []})
+    spec = figures.chart_spec(care_model.model_chart(stages, components, versions, title="Model"))
+    assert care_model.NO_MODEL in json.dumps(spec)
+    assert care_model.model_alt(stages, components, versions) == care_model.NO_MODEL
+
+
 # ------------------------------------------------------------------------------------------
 # The output gate
 # ------------------------------------------------------------------------------------------

@@ -35,6 +35,16 @@ def model_grid(stages: pd.DataFrame, components: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["component", "stage", "version", "text"])
 
 
+NO_MODEL = "No model of care recorded yet: sources.yml declares no model_of_care file."
+"""What the model-of-care figure and its alt text say when the study has no model yet (the
+model is an optional input: it is written with the EACG as the study goes on)."""
+
+
+def has_model(components: pd.DataFrame, versions: pd.DataFrame) -> bool:
+    """Whether a model of care was read: at least one component and one version."""
+    return not components.empty and not versions.empty
+
+
 def model_chart(stages: pd.DataFrame, components: pd.DataFrame, versions: pd.DataFrame, *,
                 title: str) -> alt.LayerChart:
     """The model of care: components (rows) across the stages from pregnancy to 18 months.
@@ -42,6 +52,11 @@ def model_chart(stages: pd.DataFrame, components: pd.DataFrame, versions: pd.Dat
     Each span is a bar whose pattern of fill is backed by text: the findings behind the
     component are written in its first cell, the version that added it at the row's end.
     """
+    if not has_model(components, versions):
+        return alt.layer(
+            alt.Chart(pd.DataFrame({"text": [NO_MODEL]})).mark_text(fontSize=13, align="left", x=0, y=10)
+            .encode(text="text:N")
+        ).properties(width=520, height=30, title=title)
     grid = model_grid(stages, components)
     stage_order = list(stages.sort_values("order")["label"])
     comp_order = list(dict.fromkeys(grid["component"]))
@@ -65,6 +80,8 @@ def model_chart(stages: pd.DataFrame, components: pd.DataFrame, versions: pd.Dat
 
 def model_alt(stages: pd.DataFrame, components: pd.DataFrame, versions: pd.DataFrame) -> str:
     """Alt text: every component, the stages it spans and the findings behind it."""
+    if not has_model(components, versions):
+        return NO_MODEL
     labels = stages.set_index("stage_id")["label"]
     parts = [f"{c.component_id} {c.label} ({', '.join(labels[s].lower() for s in c.stages.split('; '))}; "
              f"findings {c.findings.replace('; ', ', ')}; added in version {c.since})"

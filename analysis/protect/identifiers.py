@@ -475,18 +475,27 @@ def scan_file(path: Path | str, *, name_lists: Sequence[Path | str] | None = Non
     .xlsx, .ipynb, and text files such as .md/.qmd/.csv). Unsupported types return no hits;
     check :data:`SCANNABLE_SUFFIXES` first when that matters. Unreadable files raise
     :class:`IdentifierScanError` naming the file."""
+    return read_and_scan(path, name_lists=name_lists, display_name=display_name)[0]
+
+
+def read_and_scan(path: Path | str, *, name_lists: Sequence[Path | str] | None = None,
+                  display_name: str | None = None) -> tuple[list[Hit], list[tuple[str, str]]]:
+    """:func:`scan_file`, also returning the (location, text) pieces it read, so a caller that
+    checks the text for something else does not read (for a PDF: extract) the file again."""
     target = Path(path)
     name = display_name or str(path)
     suffix = target.suffix.lower()
     hits: list[Hit] = []
+    pieces: list[tuple[str, str]] = []
     try:
         for where, text in iter_text(target):
+            pieces.append((where, text))
             hits.extend(scan_text(text, file=name, where=where, name_lists=name_lists))
     except IdentifierScanError:
         raise
     except Exception as exc:  # a corrupt or unreadable output is itself a failed check
         raise IdentifierScanError(f"{name}: cannot read as {suffix or 'text'}: {exc}") from exc
-    return hits
+    return hits, pieces
 
 
 def scan_paths(files: Iterable[Path | str], *, name_lists: Sequence[Path | str] | None = None) -> list[Hit]:

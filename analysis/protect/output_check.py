@@ -243,8 +243,8 @@ def check_outputs(outputs: Path, *, profile: str | None = None, register: Path |
         text = ""
         if scannable:
             try:
-                hits = identifiers.scan_file(path, display_name=name)
-                text = "\n".join(piece for _, piece in identifiers.iter_text(path))
+                hits, pieces = identifiers.read_and_scan(path, display_name=name)
+                text = "\n".join(piece for _, piece in pieces)
                 add(name, "", "identifier_scan", not hits,
                     "; ".join(f"{h.location}: {h.kind} {h.masked}" for h in hits[:20])
                     + (f"; ... {len(hits) - 20} more" if len(hits) > 20 else "") if hits else "no identifiers found")

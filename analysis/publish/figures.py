@@ -120,7 +120,13 @@ def chart_spec(chart: alt.TopLevelMixin | dict[str, Any], *, synthetic: bool = F
     The theme is merged under any ``config`` the chart already sets (the chart wins). When
     ``synthetic`` is true the note ``SYNTHETIC_NOTE`` is added to the title's subtitle.
     """
-    spec = copy.deepcopy(chart if isinstance(chart, dict) else chart.to_dict())
+    if isinstance(chart, dict):
+        spec = copy.deepcopy(chart)
+    else:
+        # no row limit: altair refuses data over 5,000 rows, and the journey browser holds every
+        # contact of a site (7,400 at 10x); its size is measured by `make bench` instead
+        with alt.data_transformers.disable_max_rows():
+            spec = chart.to_dict()
     config = _deep_merge(THEME_CONFIG, spec.get("config", {}))
     spec["config"] = config
     if synthetic:
@@ -409,7 +415,9 @@ def _markdown_table(headers: list[str], cells: list[list[str]]) -> str:
 
     fewest, most = MARKDOWN_COLUMN_DASHES
     widths = [max([len(str(h))] + [len(str(row[i])) for row in cells]) for i, h in enumerate(headers)]
-    widths = _header_safe_widths(headers, [min(most, max(fewest, w)) for w in widths])
+    body_words = [min(BODY_WORD_DASHES, max([len(word) for row in cells for word in str(row[i]).split()] or [0]))
+                  for i in range(len(headers))]
+    widths = _header_safe_widths(headers, [min(most, max(fewest, w)) for w in widths], body_words)
     lines = ["| " + " | ".join(clean(h) for h in headers) + " |"]
     lines.append("|" + "|".join("-" * w for w in widths) + "|")
     lines.extend("| " + " | ".join(clean(c) for c in row) + " |" for row in cells)
@@ -424,17 +432,28 @@ HEADER_WORD_DASHES: float = 1.2
 """Dashes per character of a header word: a header is set in bold (DejaVu Sans Bold averages
 about 0.6 em a character), wider than the body text the line's dashes are counted in."""
 
+BODY_WORD_DASHES: int = 20
+"""Most dashes a column's longest body word asks for (a quotation's reference such as
+``[SS-AA-001_W1-S002]`` fits; a longer token wraps or is cut rather than widening its column)."""
+
 HEADER_PAD_DASHES: int = 3
 """Dashes for a cell's inner padding (the typst template's 6 pt either side)."""
 
 
-def _header_safe_widths(headers: list[str], widths: list[int]) -> list[int]:
+def _header_safe_widths(headers: list[str], widths: list[int], body_words: list[int] | None = None) -> list[int]:
     """Dash counts such that, once pandoc scales the columns to the text width, every column is
-    at least as wide as its header's longest word (plus padding), so headers wrap between words
-    inside their cells instead of running into the next one (PDF and DOCX). Columns wider than
-    that minimum give up room in proportion to their excess."""
-    floors = [math.ceil(HEADER_WORD_DASHES * max([len(word) for word in str(h).split()] or [1]))
-              + HEADER_PAD_DASHES for h in headers]
+    at least as wide as its header's longest word and its cells' longest word (plus padding), so
+    words wrap between words inside their cells instead of running into the next one (PDF and
+    DOCX). Columns wider than that minimum give up room in proportion to their excess."""
+    body = body_words or [0] * len(headers)
+    header_floors = [math.ceil(HEADER_WORD_DASHES * max([len(word) for word in str(h).split()] or [1]))
+                     + HEADER_PAD_DASHES for h in headers]
+    floors = [max(f, word + HEADER_PAD_DASHES) for f, word in zip(header_floors, body)]
+    if sum(floors) > MARKDOWN_LINE_DASHES:
+        # header words first; the room left is shared by the longest body words in proportion
+        room = max(MARKDOWN_LINE_DASHES - sum(header_floors), 0)
+        extra = sum(floors) - sum(header_floors)
+        floors = [h + int((f - h) * room / extra) for h, f in zip(header_floors, floors)]
     widths = [max(w, f) for w, f in zip(widths, floors)]
     total = sum(widths)
     if total <= MARKDOWN_LINE_DASHES:
