@@ -366,6 +366,36 @@ BROWSER_PARAM: Final[str] = "woman"
 """Name of the journey browser's parameter holding the chosen woman's study ID (a Vega signal)."""
 
 
+BROWSER_WEEK_DECIMALS: Final[int] = 2
+"""Decimals of the weeks the journey browser stores (0.01 week is about a quarter of an hour)."""
+
+
+def browser_datasets(frames: dict[str, pd.DataFrame]) -> tuple[dict[str, alt.NamedData], dict[str, str]]:
+    """The journey browser's tables as named CSV datasets: ``(data by layer, CSV text by name)``.
+
+    The browser holds every row of every woman of a site (about 78,000 contacts for one site at
+    100x), so its tables are stored once each, at the top of the spec, as CSV text (Vega-Lite's
+    inline datasets may be strings parsed by their ``format``) with weeks rounded to
+    :data:`BROWSER_WEEK_DECIMALS`: about a third of the size of the same rows as JSON objects.
+    """
+    data: dict[str, alt.NamedData] = {}
+    texts: dict[str, str] = {}
+    for layer, columns in BROWSER_COLUMNS.items():
+        table = frames[layer][columns].copy()
+        parse: dict[str, str] = {}
+        for column in columns:
+            if pd.api.types.is_numeric_dtype(table[column]):
+                table[column] = table[column].astype(float).round(BROWSER_WEEK_DECIMALS)
+                parse[column] = "number"
+            else:
+                table[column] = table[column].astype("string").fillna("")
+                parse[column] = "string"
+        name = f"journey-browser-{layer}"
+        texts[name] = table.to_csv(index=False, lineterminator="\n")
+        data[layer] = alt.NamedData(name=name, format=alt.DataFormat(type="csv", parse=parse))
+    return data, texts
+
+
 def journey_browser_chart(frames: dict[str, pd.DataFrame], *, title: str) -> alt.VConcatChart:
     """One journey map for any woman chosen from a list: the journey browser.
 
@@ -378,6 +408,7 @@ def journey_browser_chart(frames: dict[str, pd.DataFrame], *, title: str) -> alt
     ids = list(dict.fromkeys(frames["lanes"]["study_id"]))
     if not ids:
         raise ValueError("journeys.journey_browser_chart: no women in the frames")
+    data, csv_texts = browser_datasets(frames)
     woman = alt.param(name=BROWSER_PARAM, value=ids[0], bind=alt.binding_select(options=ids, name="Woman: "))
     chosen = alt.datum.study_id == woman
     x_scale = alt.Scale(nice=False, zero=False)
@@ -389,34 +420,32 @@ def journey_browser_chart(frames: dict[str, pd.DataFrame], *, title: str) -> alt
         axis=alt.Axis(labelExpr=f"split(datum.label, '{BROWSER_LANE_SEPARATOR}')[1]"),
     )
     guide = (
-        alt.Chart(frames["lanes"]).transform_filter(chosen).mark_rule(color=palette.GRID)
+        alt.Chart(data["lanes"]).transform_filter(chosen).mark_rule(color=palette.GRID)
         .encode(y=y, x=alt.X("start:Q", scale=x_scale, title=x_title), x2="end:Q")
     )
     bars = (
-        alt.Chart(frames["placements"]).transform_filter(chosen)
+        alt.Chart(data["placements"]).transform_filter(chosen)
         .mark_bar(height=16, color=palette.LIGHT_PURPLE, stroke=palette.DARK_GREY, strokeWidth=0.5)
         .encode(y=y, x=alt.X("start:Q", scale=x_scale, title=x_title), x2="end:Q")
     )
     bar_text = (
-        alt.Chart(frames["placements"]).transform_filter(chosen)
+        alt.Chart(data["placements"]).transform_filter(chosen)
         .mark_text(align="left", dx=3, fontSize=11, color=palette.TEXT)
         .encode(y=y, x=alt.X("start:Q", scale=x_scale, title=x_title), text="text:N")
     )
-    # only the columns the ticks draw: the browser holds every contact of every woman of the site
-    # (74,000 rows at 100x), so each column left out is megabytes out of the executed notebook
     ticks = (
-        alt.Chart(frames["contacts"][["study_id", "lane_key", "week"]]).transform_filter(chosen)
+        alt.Chart(data["contacts"]).transform_filter(chosen)
         .mark_tick(thickness=2, size=16, color=palette.DARK_BLUE, opacity=1)
         .encode(y=y, x=alt.X("week:Q", scale=x_scale, title=x_title), tooltip=[alt.Tooltip("week:Q", format=".1f")])
     )
-    interviews = alt.Chart(frames["interviews"]).transform_filter(chosen)
+    interviews = alt.Chart(data["interviews"]).transform_filter(chosen)
     triangles = interviews.mark_point(
         shape="triangle-down", filled=True, size=110, color=palette.ORANGE, stroke=palette.TEXT, strokeWidth=0.5
     ).encode(y=y, x=alt.X("week:Q", scale=x_scale, title=x_title))
     wave_text = interviews.mark_text(dy=-12, fontSize=11, color=palette.TEXT).encode(
         y=y, x=alt.X("week:Q", scale=x_scale, title=x_title), text="label:N"
     )
-    events = alt.Chart(frames["events"]).transform_filter(chosen)
+    events = alt.Chart(data["events"]).transform_filter(chosen)
     rules = events.mark_rule(color=palette.DARK_PINK, strokeDash=[4, 3]).encode(
         x=alt.X("week:Q", scale=x_scale, title=x_title)
     )
@@ -434,7 +463,8 @@ def journey_browser_chart(frames: dict[str, pd.DataFrame], *, title: str) -> alt
         alt.vconcat(label_panel, main, spacing=2)
         .resolve_scale(x="shared")
         .add_params(woman)
-        .properties(title=alt.TitleParams(text={"expr": f"{title!r} + ': ' + {BROWSER_PARAM}"}))
+        .properties(title=alt.TitleParams(text={"expr": f"{title!r} + ': ' + {BROWSER_PARAM}"}),
+                    datasets=csv_texts)
     )
 
 
