@@ -57,11 +57,11 @@ export PYTHONHASHSEED := 0
 export DATA_RAW
 export DATA_DERIVED := $(abspath $(DERIVED))
 export MPLBACKEND := Agg
-# VERBOSE=1: a stage that stops on bad data also shows the full traceback (analysis/stage.py).
+# VERBOSE=1: a stage that stops on bad data also shows the full traceback (analysis/tools/stage.py).
 export VERBOSE
 
 # ---------------------------------------------------------------- build lock
-# One make at a time per checkout (analysis/buildlock.py holds .build.lock while this make
+# One make at a time per checkout (analysis/core/buildlock.py holds .build.lock while this make
 # runs); a second one stops at once with a message naming the first. Sub-makes, and the make
 # calls of the tests that `make test` runs, inherit BUILD_LOCK_HELD and do not lock again.
 # `make status` only reads; `make lab` takes the lock only while its build runs (in the sub-make),
@@ -69,7 +69,7 @@ export VERBOSE
 BUILD_LOCK := $(CURDIR)/.build.lock
 ifneq ($(BUILD_LOCK_HELD),$(BUILD_LOCK))
 ifneq ($(filter-out help status lab,$(or $(MAKECMDGOALS),all)),)
-BUILD_LOCK_STATUS := $(shell $(PYTHON_SYS) analysis/buildlock.py acquire '$(BUILD_LOCK)' --pid $$PPID)
+BUILD_LOCK_STATUS := $(shell $(PYTHON_SYS) analysis/core/buildlock.py acquire '$(BUILD_LOCK)' --pid $$PPID)
 ifneq ($(BUILD_LOCK_STATUS),ok)
 $(error $(BUILD_LOCK_STATUS))
 endif
@@ -81,29 +81,30 @@ endif
 SETUP_STAMP := $(VENV)/.setup-complete
 CLEAN_STAMP := $(DERIVED)/manifest.json
 
-# Code each stage runs (a change in it reruns that stage).
-CLEAN_CODE := analysis/cleaning.py analysis/schemas.py analysis/redcap.py analysis/contact_logs.py \
-              analysis/tables.py analysis/errors.py analysis/atomic.py analysis/identifiers.py \
-              analysis/paths.py $(wildcard analysis/qda/*.py) \
-              analysis/study_materials.py analysis/diaries.py analysis/life_events.py \
-              analysis/eacg.py analysis/care_model.py \
-              $(wildcard analysis/config/*.csv)
-SITE_CODE  := analysis/site_profile.py analysis/journeys.py analysis/themes.py analysis/figures.py \
-              analysis/life_events.py \
-              analysis/palette.py analysis/outputs.py analysis/disclosure.py analysis/redesign.py \
-              analysis/config/disclosure_policy.yml
-SYNTH_CODE := $(SITE_CODE) analysis/framework_matrix.py analysis/pathways.py \
-              analysis/models_of_care.py analysis/key_numbers.py analysis/prose.py \
-              analysis/reproducible_zip.py analysis/diaries.py analysis/eacg.py \
-              analysis/care_model.py analysis/study_materials.py
+# Code each stage runs (a change in it reruns that stage), taken from the package's folders
+# (README "Layout"), so a new module is covered the moment it is added. tests/test_makefile.py
+# checks that every module a stage notebook imports (directly or not) is in its list.
+py_in        = $(sort $(wildcard $(foreach d,$(1),analysis/$(d)/*.py analysis/$(d)/*/*.py)))
+CORE_CODE    := analysis/__init__.py $(call py_in,core)
+PROTECT_CODE := $(call py_in,protect) analysis/config/disclosure_policy.yml
+# The display helpers (figures.show, show_table) every stage notebook shows its results with.
+SHOW_CODE    := analysis/publish/__init__.py analysis/publish/figures.py
+CONFIG       := $(wildcard analysis/config/*.csv)
+# The cleaning-log summary, shown by 01_clean and quoted by the key numbers of later stages.
+CLEAN_SUMMARY := analysis/clean/__init__.py analysis/clean/report.py
+CLEAN_CODE   := $(CORE_CODE) $(call py_in,sources clean) $(PROTECT_CODE) $(SHOW_CODE) $(CONFIG)
+SITE_CODE    := $(CORE_CODE) $(call py_in,analyse) $(PROTECT_CODE) $(SHOW_CODE) $(CONFIG) $(CLEAN_SUMMARY)
+SYNTH_CODE   := $(SITE_CODE) $(call py_in,sources clean)
+CHECK_CODE   := $(CORE_CODE) $(PROTECT_CODE)
+BRIEF_CODE   := $(CORE_CODE) analysis/publish/__init__.py analysis/publish/briefings.py
 
 SITE_NBS   := $(foreach s,$(SITES),$(NB_OUT)/02_site_profile_$(s).ipynb)
 SYNTH_NB   := $(NB_OUT)/03_synthesis.ipynb
 VARIABLES  := _variables.yml
 
-RENDER     := $(PY) -m analysis.render --engine $(ENGINE) --out $(OUT)
+RENDER     := $(PY) -m analysis.publish.render --engine $(ENGINE) --out $(OUT)
 TEMPLATES  := $(wildcard reports/_templates/*) _quarto.yml
-RENDER_CODE := $(wildcard analysis/render/*.py) $(TEMPLATES)
+RENDER_CODE := $(CORE_CODE) analysis/publish/__init__.py $(call py_in,publish/render) $(TEMPLATES)
 REPORT_SRC := reports/report.qmd $(wildcard reports/report/*.qmd) reports/references.bib \
               reports/vancouver.csl
 SLIDES_SRC := reports/slides.qmd
@@ -113,7 +114,7 @@ SLIDES_OUT := $(OUT)/slides.html $(OUT)/slides.pptx
 BRIEF_OUT  := $(foreach s,$(SITES) overall,$(OUT)/briefings/$(s).docx $(OUT)/briefings/$(s).pdf)
 CHECK_LOG  := $(OUT)/output-check.csv
 
-# Content fingerprints (analysis/fingerprints.py). Stages depend on one stamp per group of inputs
+# Content fingerprints (analysis/core/fingerprints.py). Stages depend on one stamp per group of inputs
 # instead of on the inputs' timestamps: at every start, make fingerprints the raw folder (its path
 # and every file's content) and each group of code, configuration and report sources, and
 # rewrites a group's stamp only when its content changed. So restoring an older export with its
@@ -136,11 +137,11 @@ FP_GROUPS  := --tree raw $(abspath $(DATA_RAW)) \
               --group render_code $(RENDER_CODE) \
               --group report_src $(REPORT_SRC) \
               --group slides_src $(SLIDES_SRC) \
-              --group brief_src $(BRIEF_SRC) analysis/briefings.py \
-              --group check_code analysis/output_check.py analysis/identifiers.py analysis/fingerprints.py $(PROFILE_SETTING) \
+              --group brief_src $(BRIEF_SRC) $(BRIEF_CODE) \
+              --group check_code $(CHECK_CODE) $(PROFILE_SETTING) \
               --group name_lists $(or $(subst :, ,$(NAME_LISTS)),analysis/config/name_list_synthetic.csv)
 ifneq ($(MAKECMDGOALS),status)
-FP_OUT     := $(shell $(FP_PY) -m analysis.fingerprints update --dir $(FP_DIR) $(FP_GROUPS) 2>&1; echo "fp-exit=$$?")
+FP_OUT     := $(shell $(FP_PY) -m analysis.core.fingerprints update --dir $(FP_DIR) $(FP_GROUPS) 2>&1; echo "fp-exit=$$?")
 $(if $(filter-out fp-exit=0,$(lastword $(FP_OUT))),$(error $(filter-out fp-exit=%,$(FP_OUT))))
 $(if $(filter-out fp-exit=%,$(FP_OUT)),$(info $(filter-out fp-exit=%,$(FP_OUT))))
 endif
@@ -150,10 +151,10 @@ fp = $(FP_DIR)/$(1).sha256
 PHASE1     = $(MAKE) --no-print-directory $(CLEAN_STAMP)
 
 # Stage runner around papermill: executed notebook moved into place only on success, a failed
-# one kept as <stem>.failed.ipynb, bad data reported in <= 5 lines (analysis/stage.py).
-PAPERMILL  := $(PY) -m analysis.stage run --cwd notebooks -k python3
-BRIEFING   := $(PY) -m analysis.briefings
-OUTPUT_CHECK := $(PY) -m analysis.output_check
+# one kept as <stem>.failed.ipynb, bad data reported in <= 5 lines (analysis/tools/stage.py).
+PAPERMILL  := $(PY) -m analysis.tools.stage run --cwd notebooks -k python3
+BRIEFING   := $(PY) -m analysis.publish.briefings
+OUTPUT_CHECK := $(PY) -m analysis.protect.output_check
 
 # ---------------------------------------------------------------- top-level verbs
 .PHONY: all help setup data analysis report slides briefings check-outputs status test test-fast \
@@ -193,10 +194,10 @@ check-outputs: $(SETUP_STAMP) ## Run the output check over reports/_output
 	@$(MAKE) --no-print-directory $(CHECK_LOG)
 
 status: ## Say whether reports/_output matches the raw data and code now present (exit 1 if not)
-	@$(FP_PY) -m analysis.build_status --dir $(FP_DIR) --log $(CHECK_LOG) --outputs $(OUT) -- $(FP_GROUPS)
+	@$(FP_PY) -m analysis.tools.build_status --dir $(FP_DIR) --log $(CHECK_LOG) --outputs $(OUT) -- $(FP_GROUPS)
 
 test: $(SETUP_STAMP) ## Run every test (unit, notebooks, renders, browser), offline
-	@$(PY) -m analysis.environment system-test-deps
+	@$(PY) -m analysis.tools.environment system-test-deps
 	$(PY) -m pytest -n 2 --dist loadgroup -p no:cacheprovider --ignore=tests/test_jupyterlab.py tests
 	@echo "== JupyterLab in Chromium, on its own (its 5-second usability check needs the cores to itself)"
 	$(PY) -m pytest -n 0 -p no:cacheprovider tests/test_jupyterlab.py
@@ -208,7 +209,7 @@ test: $(SETUP_STAMP) ## Run every test (unit, notebooks, renders, browser), offl
 
 lab: $(SETUP_STAMP) ## Open JupyterLab (loopback, token, offline) on explore.ipynb with the data ready
 	@$(MAKE) --no-print-directory analysis
-	@$(PY) -m analysis.lab $(LAB_ARGS)
+	@$(PY) -m analysis.tools.lab $(LAB_ARGS)
 
 synthetic: $(SETUP_STAMP) ## Regenerate data_raw/synthetic from its recorded seed
 	$(PY) -m analysis.synthetic --from-manifest data_raw/synthetic/manifest.json --out data_raw/synthetic
@@ -238,7 +239,7 @@ $(SETUP_STAMP): requirements.txt
 	@$(PY) -c 'import pandas, papermill, altair, vl_convert, pypandoc, typst' \
 	  || { echo "setup: the pinned requirements did not install (see pip's messages above)"; exit 1; }
 	@$(PY) -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "stepping_stones.pth").write_text("$(CURDIR)\n")'
-	@$(PY) -m analysis.environment setup --revealjs $(REVEALJS_VERSION)
+	@$(PY) -m analysis.tools.environment setup --revealjs $(REVEALJS_VERSION)
 	@touch $@
 
 # ---------------------------------------------------------------- data

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.paths import PROJECT_ROOT
+from analysis.core.paths import PROJECT_ROOT
 
 RESULTS = PROJECT_ROOT / "benchmarks" / "results"
 SITES = ("east_london", "huddersfield", "glasgow", "ayrshire")
@@ -299,7 +299,7 @@ def chart(frame: pd.DataFrame) -> object:
     """Wall time per stage against number of women, log-log, direct labels, accessible palette."""
     import altair as alt
 
-    from analysis.palette import CATEGORICAL
+    from analysis.core.palette import CATEGORICAL
 
     data = frame.assign(stage_group=frame["stage"].str.replace(r":.*", "", regex=True))
     if "version" not in data.columns:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import disclosure
+from analysis.protect import register
 
 
 @pytest.fixture
@@ -16,6 +16,6 @@ def isolated_register(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     empty in-process register before and after."""
     monkeypatch.setenv("DISCLOSURE_REGISTER", str(tmp_path / "register.jsonl"))
     monkeypatch.delenv("DISCLOSURE_PROFILE", raising=False)
-    disclosure.reset_register()
+    register.reset_register()
     yield
-    disclosure.reset_register()
+    register.reset_register()

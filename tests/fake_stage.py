@@ -28,7 +28,7 @@ def papermill(args: list[str]) -> None:
     stem = Path(notebook).stem + (f":{params['site']}" if "site" in params else "")
     _log(f"papermill {stem}")
     if stem == "01_clean":
-        from analysis.cleaning import run_cleaning
+        from analysis.clean.run import run_cleaning
 
         run_cleaning(Path(params["data_raw"]), Path(params["data_derived"]))
     if "variables_path" in params:
@@ -63,7 +63,7 @@ def check(args: list[str]) -> None:
     real output check records (so ``make status`` can be tested on the stand-in build)."""
     import csv
 
-    from analysis import fingerprints
+    from analysis.core import fingerprints
 
     out = Path(args[args.index("--outputs") + 1])
     _log("output_check")

@@ -1,4 +1,4 @@
-"""Tests of analysis/briefings.py: instantiating the one briefing source per site, and the
+"""Tests of analysis/publish/briefings.py: instantiating the one briefing source per site, and the
 rendered briefings (two pages each, the synthetic notice, three to five actions)."""
 
 from __future__ import annotations
@@ -8,19 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from analysis import briefings
-from analysis.briefings import (
-    OVERALL,
-    BriefingError,
-    Site,
-    action_count,
-    briefing_metadata,
-    briefing_targets,
-    instantiate_briefing,
-    read_sites,
-    resolve_conditional_content,
+from analysis.core.paths import PROJECT_ROOT
+from analysis.publish import briefings
+from analysis.publish.briefings import (
+    BriefingError, OVERALL, Site, action_count, briefing_metadata, briefing_targets,
+    instantiate_briefing, read_sites, resolve_conditional_content,
 )
-from analysis.paths import PROJECT_ROOT
 
 
 def _site(code: str, **overrides: object) -> Site:
@@ -194,7 +187,7 @@ def test_relative_paths_are_rebased_for_the_build_folder(tmp_path: Path) -> None
 
 
 def test_instantiated_sources_stay_inside_the_supported_quarto_subset(tmp_path: Path) -> None:
-    check = pytest.importorskip("analysis.render.check")
+    check = pytest.importorskip("analysis.publish.render.check")
     for target in briefing_targets():
         path = PROJECT_ROOT / "reports" / f".check-{target}.qmd"
         try:

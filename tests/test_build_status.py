@@ -1,4 +1,4 @@
-"""Tests for analysis.build_status (``make status``) on small logs and stamp folders."""
+"""Tests for analysis.tools.build_status (``make status``) on small logs and stamp folders."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import build_status
-from analysis import fingerprints as fp
+from analysis.core import fingerprints as fp
+from analysis.tools import build_status
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""analysis/buildlock.py: the lock is held while its owner lives, and released when it ends."""
+"""analysis/core/buildlock.py: the lock is held while its owner lives, and released when it ends."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from analysis import buildlock
+from analysis.core import buildlock
 
 
 def test_lock_is_held_for_the_owner_and_released_when_it_ends(tmp_path: Path) -> None:

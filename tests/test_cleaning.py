@@ -1,4 +1,4 @@
-"""Tests of the cleaning stage (analysis.cleaning, analysis.tables, analysis.atomic)."""
+"""Tests of the cleaning stage (analysis.clean.run, analysis.core.tables, analysis.core.atomic)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import paths
-from analysis.cleaning import owned_files, run_cleaning
-from analysis.errors import DataValidationError
-from analysis.tables import TABLE_NAMES, load_all, read_table
+from analysis.clean.run import owned_files, run_cleaning
+from analysis.core.tables import TABLE_NAMES, load_all, read_table
+from analysis.core import paths
+from analysis.core.errors import DataValidationError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "cleaning" / "three_women"
 NOTEBOOK = paths.PROJECT_ROOT / "notebooks" / "01_clean.ipynb"
@@ -333,7 +333,7 @@ def test_csv_and_parquet_agree(cleaned: Path) -> None:
 
 def test_cli_exits_non_zero_on_bad_data(raw_copy: Path, tmp_path: Path) -> None:
     (raw_copy / "SYNTHETIC_key_events.csv").write_bytes(b"")
-    done = subprocess.run([sys.executable, "-m", "analysis.cleaning", "--raw", str(raw_copy),
+    done = subprocess.run([sys.executable, "-m", "analysis.clean.run", "--raw", str(raw_copy),
                            "--out", str(tmp_path / "out")], capture_output=True, text=True,
                           cwd=paths.PROJECT_ROOT)
     assert done.returncode == 1
@@ -353,13 +353,13 @@ def test_notebook_is_thin_and_stored_without_outputs() -> None:
 def test_coded_text_mismatch_says_where_without_quoting_free_text() -> None:
     import pandas as pd
 
-    from analysis.cleaning import _check_coded_text
-    from analysis.errors import DataValidationError
+    from analysis.sources.transcripts import check_coded_text
+    from analysis.core.errors import DataValidationError
 
     segments = pd.DataFrame({"document": ["T1"], "start": [0], "end": [21], "_file": ["segments.csv"], "_row": [4],
                              "text": ["I saw Jane Smith there"]})
     with pytest.raises(DataValidationError) as caught:
-        _check_coded_text(segments, {"T1": "I saw Mary Jones there"}, {"text": "Text"})
+        check_coded_text(segments, {"T1": "I saw Mary Jones there"}, {"text": "Text"})
     message = str(caught.value)
     assert "segments.csv" in message and "Text" in message and "differ from character 6" in message
     assert "Jane" not in message and "Mary" not in message

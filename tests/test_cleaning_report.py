@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.cleaning_report import SUMMARY_COLUMNS, cleaning_summary
+from analysis.clean.report import SUMMARY_COLUMNS, cleaning_summary
 
 
 def test_rows_are_summed_per_rule_and_details_are_dropped() -> None:

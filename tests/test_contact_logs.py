@@ -1,12 +1,12 @@
-"""Tests of contact-log standardisation (analysis.contact_logs)."""
+"""Tests of contact-log standardisation (analysis.sources.contact_logs)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from analysis.contact_logs import load_service_map, parse_dates, standardise_log
-from analysis.errors import DataValidationError
+from analysis.core.errors import DataValidationError
+from analysis.sources.contact_logs import load_service_map, parse_dates, standardise_log
 
 SPEC = {"site": "ayrshire", "header_row": 1, "date_format": "%d-%b-%y",
         "columns": {"study_id": "Participant", "date": "Date", "service": "Agency"},

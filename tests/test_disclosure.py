@@ -1,4 +1,4 @@
-"""Tests for analysis.disclosure: policy, suppression soundness (brute force), rounding, k-anonymity.
+"""Tests for analysis.protect.disclosure: policy, suppression soundness (brute force), rounding, k-anonymity.
 
 All tables are small invented (synthetic) examples worked by hand.
 """
@@ -12,20 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import disclosure
-from analysis.disclosure import (
-    DisclosureError,
-    anonymise_participant_level,
-    get_profile,
-    group_disclosure_rows,
-    intruder_ranges,
-    k_of,
-    load_policy,
-    redact_and_round,
-    round_to_base,
-    suppress_matrix,
-    table_lines,
+from analysis.protect import register
+from analysis.protect.disclosure import (
+    anonymise_participant_level, group_disclosure_rows, intruder_ranges, k_of, redact_and_round,
+    round_to_base, suppress_matrix, table_lines,
 )
+from analysis.protect.policy import DisclosureError, get_profile, load_policy
 
 
 pytestmark = pytest.mark.usefixtures("isolated_register")  # tests/conftest.py
@@ -39,7 +31,7 @@ def feasible_values(values: np.ndarray, status: np.ndarray, profile, *, row_marg
                     column_margin=True) -> dict[tuple[int, int], set[int]]:
     """Brute force: every assignment of the hidden interior cells that reproduces what is
     published (shown cells and margins) and what the markers say; the values each hidden
-    interior cell can take. Independent of the MILP audit in analysis.disclosure."""
+    interior cell can take. Independent of the MILP audit in analysis.protect.disclosure."""
     n_rows = values.shape[0] - (1 if column_margin else 0)
     n_cols = values.shape[1] - (1 if row_margin else 0)
     cap = int(values[:n_rows, :n_cols].sum()) + 1
@@ -251,12 +243,12 @@ def test_generalisation_falls_back_when_too_few_people():
 
 
 def test_register_appends_json_lines(tmp_path):
-    entry = disclosure.record(disclosure.RegisterEntry(table="tbl-a", kind="table", profile="study",
+    entry = register.record(register.RegisterEntry(table="tbl-a", kind="table", profile="study",
                                                        passed=True))
     assert entry.pid > 0
     lines = (tmp_path / "register.jsonl").read_text().splitlines()
     assert json.loads(lines[-1])["table"] == "tbl-a"
-    assert disclosure.read_register()[0]["table"] == "tbl-a"
+    assert register.read_register()[0]["table"] == "tbl-a"
 
 
 def test_register_combines_repeated_names_and_keeps_latest_process(tmp_path):
@@ -268,7 +260,7 @@ def test_register_combines_repeated_names_and_keeps_latest_process(tmp_path):
         {"table": "tbl-y", "passed": True, "primary_suppressed": 2, "pid": 2, "time": 5.0, "profile": "study"},
     ]
     target.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    combined = {e["table"]: e for e in disclosure.read_register(target)}
+    combined = {e["table"]: e for e in register.read_register(target)}
     assert combined["fig-x"]["passed"] is False and combined["fig-x"]["primary_suppressed"] == 1
     assert combined["fig-x"]["calls"] == 2
     assert combined["tbl-y"]["passed"] is True and combined["tbl-y"]["primary_suppressed"] == 2

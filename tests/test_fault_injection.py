@@ -12,7 +12,7 @@ and professionals'), transcripts, professionals, the REFI-QDA project, ``sources
 
 Each case runs the cleaning stage in-process and asserts a :class:`DataValidationError` naming
 a file and a rule, a console block of at most five lines without a traceback
-(:func:`analysis.stage.data_error_block`), and the derived folder unchanged byte for byte. A few
+(:func:`analysis.tools.stage.data_error_block`), and the derived folder unchanged byte for byte. A few
 cases go through real ``make data DATA_RAW=...`` (tests/test_stage_make.py).
 """
 
@@ -31,10 +31,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis.cleaning import run_cleaning
-from analysis.errors import DataValidationError
-from analysis.paths import PROJECT_ROOT
-from analysis.stage import DataErrorReport, data_error_block
+from analysis.clean.run import run_cleaning
+from analysis.core.errors import DataValidationError
+from analysis.core.paths import PROJECT_ROOT
+from analysis.tools.stage import DataErrorReport, data_error_block
 
 SEED = 20240930
 PHONE = "07700 " + "900" + "123"  # built here so the repository's own identifier hook passes
@@ -521,11 +521,11 @@ HOSTILE_BYTES = {
     (name, encoding) for name in HOSTILE_BYTES for encoding in ("utf-8", "utf-8-sig", "ascii")
     if encoding == "utf-8" or name != "100 MB line"])  # the big one once: it takes seconds
 def test_locating_a_bad_byte_never_crashes(name: str, encoding: str) -> None:
-    from analysis.cleaning import _decode_bytes
+    from analysis.sources.declared import decode_bytes
 
     data = HOSTILE_BYTES[name]
     with pytest.raises(DataValidationError) as caught:
-        _decode_bytes(data, encoding, "hostile.csv", ",")
+        decode_bytes(data, encoding, "hostile.csv", ",")
     error = caught.value
     assert error.file == "hostile.csv" and error.rule == f"encoding {encoding}"
     assert error.row == data.count(b"\n", 0, data.index(next(
@@ -535,7 +535,7 @@ def test_locating_a_bad_byte_never_crashes(name: str, encoding: str) -> None:
 
 @pytest.mark.parametrize("name", list(HOSTILE_BYTES))
 def test_reading_hostile_files_ends_in_a_located_error(name: str, tmp_path: Path) -> None:
-    from analysis.cleaning import read_source
+    from analysis.sources.declared import read_source
 
     (tmp_path / "f.csv").write_bytes(HOSTILE_BYTES[name][:2_000_000])
     (tmp_path / "f.xlsx").write_bytes(HOSTILE_BYTES[name][:2_000_000])

@@ -1,4 +1,4 @@
-"""Tests for analysis.figures: mime bundles, files, determinism, tables."""
+"""Tests for analysis.publish.figures: mime bundles, files, determinism, tables."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import altair as alt
 import pandas as pd
 import pytest
 
-from analysis import figures
+from analysis.protect import outputs
+from analysis.publish import figures
 
 
 @pytest.fixture()
@@ -78,15 +79,15 @@ def test_release_counts_by_row_protects_each_row(monkeypatch) -> None:
     counts = pd.DataFrame(
         {"service": ["a", "a", "b", "b"], "block": [0, 8, 0, 8], "women": [6, 2, 7, 9]}
     )
-    released = figures.release_counts_by_row(counts, name="fig-test", count_column="women", row_columns=["service"])
+    released = outputs.release_counts_by_row(counts, name="fig-test", count_column="women", row_columns=["service"])
     assert released["suppressed"].tolist() == [True, True, False, False]  # 2 primary, 6 complementary
     assert released.loc[2:, "women"].tolist() == [7, 9]
-    empty = figures.release_counts_by_row(counts.iloc[0:0], name="fig-test", count_column="women", row_columns=["service"])
+    empty = outputs.release_counts_by_row(counts.iloc[0:0], name="fig-test", count_column="women", row_columns=["service"])
     assert empty.empty and "suppressed" in empty.columns
 
 
 def test_markdown_table_dashes_follow_column_content_so_pandoc_sizes_columns() -> None:
-    from analysis.figures import _markdown_table
+    from analysis.publish.figures import _markdown_table
 
     text = _markdown_table(["File", "Rows"], [["contacts_huddersfield.csv", "6"], ["x" * 90, "<5"]])
     separator = text.splitlines()[1]
@@ -95,7 +96,7 @@ def test_markdown_table_dashes_follow_column_content_so_pandoc_sizes_columns() -
 
 
 def test_markdown_table_keeps_every_header_word_when_columns_are_scaled() -> None:
-    from analysis.figures import MARKDOWN_LINE_DASHES, _markdown_table
+    from analysis.publish.figures import MARKDOWN_LINE_DASHES, _markdown_table
 
     headers = ["Theme", "Women", "Professional segments", "Women (example)", "Professionals (example)"]
     cells = [["x" * 60, "36", "26", "y" * 200, "z" * 200]]
@@ -169,7 +170,7 @@ def test_show_without_static_rendering_for_participant_level_pictures(chart: alt
 def test_markdown_table_columns_hold_their_longest_body_word() -> None:
     """A column of short headers but long words ("placements") is not narrower than its longest
     word, so the word does not run into the next cell; header words still come first."""
-    from analysis.figures import HEADER_PAD_DASHES, MARKDOWN_LINE_DASHES, _markdown_table
+    from analysis.publish.figures import HEADER_PAD_DASHES, MARKDOWN_LINE_DASHES, _markdown_table
 
     headers = ["Theme", "Women", "Professional documents", "Women (example)"]
     cells = [["Mother-and-baby placements", "16", "25", "“We were on the list for a placement.” [SS-AA-005_W4-S004]"]]

@@ -1,4 +1,4 @@
-"""Tests for analysis.fingerprints: content stamps that make compares instead of input timestamps."""
+"""Tests for analysis.core.fingerprints: content stamps that make compares instead of input timestamps."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import fingerprints as fp
-from analysis.paths import PROJECT_ROOT
+from analysis.core import fingerprints as fp
+from analysis.core.paths import PROJECT_ROOT
 
 
 @pytest.fixture()
@@ -101,7 +101,7 @@ def test_cache_is_used_until_the_file_changes(tree: Path, tmp_path: Path, monkey
     stamps = tmp_path / "stamps"
     _update(stamps, tree)
     hashed: list[str] = []
-    from analysis import atomic
+    from analysis.core import atomic
 
     real = atomic.file_sha256
     monkeypatch.setattr(atomic, "file_sha256", lambda path: hashed.append(Path(path).name) or real(path))
@@ -135,16 +135,16 @@ def test_current_combines_raw_and_code(tree: Path, tmp_path: Path, monkeypatch: 
 def test_cli_for_make_prints_changes_and_one_line_errors(tree: Path, tmp_path: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-        return subprocess.run([sys.executable, "-S", "-m", "analysis.fingerprints", *args], cwd=PROJECT_ROOT,
+        return subprocess.run([sys.executable, "-S", "-m", "analysis.core.fingerprints", *args], cwd=PROJECT_ROOT,
                               env=env, capture_output=True, text=True, check=False)
 
     stamps = str(tmp_path / "stamps")
     first = run("update", "--dir", stamps, "--tree", "raw", str(tree), "--group", "check_code",
-                "analysis/output_check.py", "analysis/identifiers.py")
+                "analysis/protect/output_check.py", "analysis/protect/identifiers.py")
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == "fingerprints: new content in raw data (DATA_RAW), output-check code"
     again = run("update", "--dir", stamps, "--tree", "raw", str(tree), "--group", "check_code",
-                "analysis/output_check.py", "analysis/identifiers.py")
+                "analysis/protect/output_check.py", "analysis/protect/identifiers.py")
     assert again.returncode == 0 and again.stdout == "" and again.stderr == ""
     broken = run("update", "--dir", stamps, "--group", "clean_code", "analysis/no_such_module.py")
     assert broken.returncode == 1
@@ -155,7 +155,7 @@ def test_cli_for_make_prints_changes_and_one_line_errors(tree: Path, tmp_path: P
 
 def test_module_stays_light_for_every_make_start() -> None:
     """A no-op run imports neither pandas nor anything outside the standard library."""
-    code = ("import sys, analysis.fingerprints; "
+    code = ("import sys, analysis.core.fingerprints; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "{'pandas', 'numpy', 'yaml', 'dataclasses', 'argparse', 'tempfile', 'shutil', 'pathlib', 'json'}))")
     out = subprocess.run([sys.executable, "-S", "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,

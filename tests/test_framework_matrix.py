@@ -1,4 +1,4 @@
-"""Tests for analysis.framework_matrix on the hand-written fixture (SYNTHETIC test data)."""
+"""Tests for analysis.analyse.framework_matrix on the hand-written fixture (SYNTHETIC test data)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "analysis"))
 import analysis_fixture  # noqa: E402
 
-from analysis import framework_matrix  # noqa: E402
+from analysis.analyse import framework_matrix
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests for analysis.githooks: planted real-looking exports in a throwaway git repository.
+"""Tests for analysis.tools.githooks: planted real-looking exports in a throwaway git repository.
 
 Everything planted is invented (SYNTHETIC); identifiers are assembled at run time.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis import githooks
+from analysis.tools import githooks
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -101,7 +101,7 @@ def test_pre_commit_config_is_local_and_offline():
     hooks = [hook for repo_spec in config["repos"] for hook in repo_spec["hooks"]]
     assert all(repo_spec["repo"] == "local" for repo_spec in config["repos"])
     assert all(hook["language"] in {"system", "python", "unsupported"} for hook in hooks)
-    checks = {hook["entry"].split("analysis.githooks ")[1].split()[0] for hook in hooks}
+    checks = {hook["entry"].split("analysis.tools.githooks ")[1].split()[0] for hook in hooks}
     assert checks <= set(githooks.CHECKS)
     assert {"forbidden-paths", "large-files", "strip-notebooks", "identifiers"} <= checks
 
@@ -111,8 +111,9 @@ def test_project_sources_pass_the_identifier_hook():
     mine = [PROJECT / "tests" / name for name in ("test_identifiers.py", "test_githooks.py",
                                                  "test_output_check.py", "test_outputs.py",
                                                  "test_disclosure.py")]
-    mine += [PROJECT / "analysis" / name for name in ("identifiers.py", "disclosure.py",
-                                                     "outputs.py", "output_check.py", "githooks.py")]
+    mine += [PROJECT / "analysis" / name for name in ("protect/identifiers.py", "protect/disclosure.py",
+                                                     "protect/outputs.py", "protect/output_check.py",
+                                                     "tools/githooks.py")]
     problems = githooks.check_identifiers([p for p in mine if p.exists()])
     assert problems == [], [p.describe() for p in problems]
 
@@ -120,6 +121,6 @@ def test_project_sources_pass_the_identifier_hook():
 def test_cli_entry_point_runs(repo):
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     bad = write("data_raw/site_export.csv", "x\n")
-    result = subprocess.run([sys.executable, "-m", "analysis.githooks", "forbidden-paths", bad],
+    result = subprocess.run([sys.executable, "-m", "analysis.tools.githooks", "forbidden-paths", bad],
                             capture_output=True, text=True, env=env)
     assert result.returncode == 1 and "data_raw/site_export.csv" in result.stdout

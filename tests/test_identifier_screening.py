@@ -1,4 +1,4 @@
-"""Tests of the cleaning stage's identifier screening (analysis.cleaning + analysis.identifiers).
+"""Tests of the cleaning stage's identifier screening (analysis.clean.run + analysis.protect.identifiers).
 
 Each kind of direct identifier is planted in a copy of the SYNTHETIC raw study, in a woman's
 quote (kept consistent with its transcript) and in a free-text field; cleaning must stop with a
@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from analysis import paths
-from analysis.cleaning import _screen_transcript, run_cleaning
-from analysis.errors import DataValidationError
-from analysis.identifiers import chi_date_valid, mod11_valid
+from analysis.clean.run import run_cleaning
+from analysis.core import paths
+from analysis.core.errors import DataValidationError
+from analysis.protect.identifiers import chi_date_valid, mod11_valid
+from analysis.protect.screening import screen_transcript
 
 SEGMENTS = "SYNTHETIC_coded_segments.csv"
 PRO_SEGMENTS = "SYNTHETIC_professional_segments.csv"
@@ -219,10 +220,10 @@ def test_transcript_identifier_broken_over_lines(text: str, row: int | None,
                                                  kind: str | None) -> None:
     """Distinct lines are scanned once; identifiers broken over a line end are still found."""
     if row is None:
-        _screen_transcript(text, "t.txt", {})
+        screen_transcript(text, "t.txt", {})
         return
     with pytest.raises(DataValidationError) as info:
-        _screen_transcript(text, "t.txt", {})
+        screen_transcript(text, "t.txt", {})
     assert (info.value.row, info.value.rule) == (row, kind)
 
 
@@ -231,7 +232,7 @@ def test_identifier_in_refi_qda_project_is_named_by_xml_element(raw_copy: Path,
     """With the coded data read from the .qdpx, a hit names the <Coding> and its XML line."""
     import zipfile
 
-    from analysis.qda import QdaError
+    from analysis.sources.qda import QdaError
     from analysis.synthetic.sources import sources_yaml
 
     (raw_copy / "sources.yml").write_text(sources_yaml("qdpx"), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Tests for analysis.identifiers: planted SYNTHETIC identifiers in quotes and file copies.
+"""Tests for analysis.protect.identifiers: planted SYNTHETIC identifiers in quotes and file copies.
 
 The identifiers are assembled at run time from pieces so that this source file itself passes
 the identifier git hook; every value is invented.
@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import identifiers
-from analysis.identifiers import mask, mod11_valid, scan_dataframe, scan_file, scan_text
+from analysis.protect import identifiers
+from analysis.protect.identifiers import mask, mod11_valid, scan_dataframe, scan_file, scan_text
 
 
 def with_check_digit(nine: str) -> str:
@@ -225,7 +225,7 @@ def test_model_detection_is_optional():
 
 
 def test_anonymisation_log_only_on_secure_side(tmp_path, monkeypatch):
-    from analysis import anonymisation_log as log
+    from analysis.protect import anonymisation_log as log
 
     monkeypatch.setenv("DATA_DERIVED", str(tmp_path / "derived"))
     quotes = pd.DataFrame({"text": [f"I saw {PLANTED['name']} there"]})

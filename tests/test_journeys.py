@@ -1,4 +1,4 @@
-"""Tests for analysis.journeys on the hand-written fixture (SYNTHETIC test data)."""
+"""Tests for analysis.analyse.journeys on the hand-written fixture (SYNTHETIC test data)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "analysis"))
 import analysis_fixture  # noqa: E402
 
-from analysis import figures, journeys, site_profile  # noqa: E402
+from analysis.analyse import journey_overview, journeys, site_profile
+from analysis.publish import figures
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,7 @@ def test_journey_chart_renders_and_alt_text_describes_it(data) -> None:
 
 
 def test_overview_counts_women_per_block(data) -> None:
-    counts = journeys.overview_counts(data["contacts"], "east_london", bin_weeks=8)
+    counts = journey_overview.overview_counts(data["contacts"], "east_london", bin_weeks=8)
     lookup = counts.set_index(["service", "block_start"])["women"]
     # specialist midwife: EL-001 at -20 and -10, EL-002 at -18 and -8 -> blocks -24 and -16 (8-week blocks from -40)
     assert lookup[("specialist_midwife", -24)] == 2
@@ -77,13 +78,13 @@ def test_overview_counts_women_per_block(data) -> None:
 
 def test_woman_week_strip_counts_contacts(data) -> None:
     women = site_profile.recruited_women(data["participants"])
-    strip = journeys.woman_week_strip(data["contacts"], women)
+    strip = journey_overview.woman_week_strip(data["contacts"], women)
     assert strip.groupby("study_id")["contacts"].sum().to_dict() == {"SS-EL-001": 9, "SS-EL-002": 5, "SS-GG-001": 7}
 
 
 def test_woman_week_strip_chart_caps_women() -> None:
     strip = pd.DataFrame({"study_id": [f"W{i:04d}" for i in range(200)], "block_start": 0, "contacts": 1})
-    chart = journeys.woman_week_strip_chart(strip, title="Strip", max_women=150)
+    chart = journey_overview.woman_week_strip_chart(strip, title="Strip", max_women=150)
     spec = chart.to_dict()
     assert spec["title"] == "Strip (first 150 of 200 women)"
     assert len(next(iter(spec["datasets"].values()))) == 150
@@ -132,7 +133,8 @@ def test_journey_browser_chart_lists_every_woman_and_renders(data) -> None:
 def test_journey_browser_shows_her_consented_own_timeline(data, monkeypatch: pytest.MonkeyPatch) -> None:
     """The browser draws the chosen woman's own timeline as her map does, data stored once, and
     only events of drawings whose consent permits showing her words reach it."""
-    from analysis import life_events, outputs
+    from analysis.analyse import life_events
+    from analysis.protect import person_level
 
     monkeypatch.setenv("DISCLOSURE_REGISTER", "off")
     women = site_profile.recruited_women(data["participants"])["study_id"].tolist()
@@ -145,7 +147,7 @@ def test_journey_browser_shows_her_consented_own_timeline(data, monkeypatch: pyt
         "when": ["", "age 9", ""], "week_rel_birth": [0.0, float("nan"), 2.0], "age": [pd.NA, 9, pd.NA],
     })
     drawings = pd.DataFrame({"drawing_id": [f"{women[0]}_DR1", f"{women[1]}_DR1"], "consent": ["quote", "none"]})
-    released = outputs.release_items(life_events.with_consent(drawn, drawings), name="t/journey-own-timelines",
+    released = person_level.release_items(life_events.with_consent(drawn, drawings), name="t/journey-own-timelines",
                                      use="quote", id_column="drawing_id", text_columns=["label"], kind="drawing")
     own = life_events.browser_own_timelines(released, browser["lanes"])
     assert list(dict.fromkeys(own["study_id"])) == women  # every woman has her strip

@@ -1,7 +1,7 @@
 """JupyterLab in a real browser: the notebooks analysts open must open, run and draw their charts.
 
 Starts JupyterLab from the project's environment exactly as ``make lab`` does
-(``analysis.lab.lab_command``: loopback, a free port, a random token, offline options) in a
+(``analysis.tools.lab.lab_command``: loopback, a free port, a random token, offline options) in a
 scratch folder holding ``explore.ipynb`` and a site-profile notebook executed by papermill on the
 hand-written fixture (SYNTHETIC test data), then drives it with Playwright and the system
 Chromium. Every request that does not go to the server on 127.0.0.1 is aborted and recorded.
@@ -29,8 +29,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "analysis"))
 import analysis_fixture  # noqa: E402
 
-from analysis import lab  # noqa: E402
-from analysis.paths import PROJECT_ROOT  # noqa: E402
+from analysis.core.paths import PROJECT_ROOT
+from analysis.tools import lab
 
 pytestmark = pytest.mark.xdist_group("jupyterlab")
 

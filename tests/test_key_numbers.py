@@ -1,4 +1,4 @@
-"""Tests for analysis.key_numbers on the hand-written fixture (SYNTHETIC test data)."""
+"""Tests for analysis.analyse.key_numbers on the hand-written fixture (SYNTHETIC test data)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "analysis"))
 import analysis_fixture  # noqa: E402
 
-from analysis import key_numbers  # noqa: E402
+from analysis.analyse import key_numbers
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,8 @@ def test_is_synthetic(tmp_path, data, monkeypatch) -> None:
 
 
 def test_placement_numbers_match_the_released_site_table(data) -> None:
-    from analysis import models_of_care, outputs
+    from analysis.analyse import models_of_care
+    from analysis.protect import outputs
 
     big = _scaled(data, 10)
     numbers = key_numbers.compute_key_numbers(big, synthetic=True)
@@ -132,7 +133,7 @@ def test_placement_numbers_match_the_released_site_table(data) -> None:
 
 
 def test_written_files_are_readable_by_others(data, tmp_path) -> None:
-    from analysis.atomic import FILE_MODE
+    from analysis.core.atomic import FILE_MODE
 
     path = key_numbers.write_variables(key_numbers.compute_key_numbers(data, synthetic=True), tmp_path / "_variables.yml")
     assert path.stat().st_mode & 0o777 == FILE_MODE

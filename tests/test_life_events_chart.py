@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import life_events, palette
+from analysis.analyse import life_events
+from analysis.core import palette
 
 
 def released() -> pd.DataFrame:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.paths import PROJECT_ROOT
+from analysis.core.paths import PROJECT_ROOT
 
 
 def _makeflags(folder: Path, *args: str) -> str:

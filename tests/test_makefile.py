@@ -8,6 +8,7 @@ decides which sites' fingerprints change. Which stages ran is read from that log
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.paths import PROJECT_ROOT
+from analysis.core.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.xdist_group("makefile")
 
@@ -166,10 +167,10 @@ def test_restoring_an_older_export_with_its_timestamps_reruns_cleaning(current: 
 def test_a_touch_without_a_change_reruns_nothing(current: Project) -> None:
     root = current.root
     touched = [root / CONTACTS, root / "data_raw" / "synthetic" / "sources.yml",
-               root / "analysis" / "config" / "services.csv", root / "analysis" / "cleaning.py",
+               root / "analysis" / "config" / "services.csv", root / "analysis" / "clean" / "run.py",
                root / "analysis" / "config" / "disclosure_policy.yml", root / "notebooks" / "02_site_profile.ipynb",
                root / "reports" / "_templates" / "typst" / "template.typ", root / "_quarto.yml",
-               root / "reports" / "report.qmd", root / "reports" / "briefing.qmd", root / "analysis" / "output_check.py"]
+               root / "reports" / "report.qmd", root / "reports" / "briefing.qmd", root / "analysis" / "protect" / "output_check.py"]
     time.sleep(0.05)
     for path in touched:
         os.utime(path)  # `touch`: newer than every output, same bytes
@@ -299,6 +300,77 @@ def test_a_changed_name_list_reruns_cleaning_and_the_output_check(current: Proje
     stages = current.make(f"NAME_LISTS={names}")
     assert stages[0] == "papermill 01_clean" and stages[-1] == "output_check"
     assert current.make()[0] == "papermill 01_clean"  # back to the shipped list
+
+
+# ---------------------------------------------------------------- stage code lists
+# A stage reruns when its code changes only if the Makefile lists that code. The lists are taken
+# from the package's folders; these tests compute what each stage really imports (the import
+# closure within ``analysis``, lazy imports included) and fail if any of it is not listed.
+
+STAGE_NOTEBOOKS = {"01_clean": "CLEAN_CODE", "02_site_profile": "SITE_CODE", "03_synthesis": "SYNTH_CODE"}
+STAGE_COMMANDS = {"analysis.publish.render.__main__": "RENDER_CODE", "analysis.publish.briefings": "BRIEF_CODE",
+                  "analysis.protect.output_check": "CHECK_CODE"}
+
+
+def _make_variables() -> dict[str, set[str]]:
+    """The Makefile's variables as make expands them (``make -pq status`` reads the Makefile
+    without fingerprinting, locking or building)."""
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
+    dump = subprocess.run(["make", "--no-print-directory", "-pq", "status"], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=120).stdout
+    found: dict[str, set[str]] = {}
+    for line in dump.splitlines():
+        name, sep, value = line.partition(" := ")
+        if sep and name.isidentifier():
+            found[name] = set(value.split())
+    return found
+
+
+def _closure(code: str) -> set[str]:
+    """Files of ``analysis`` that running ``code`` imports: its imports, theirs, and so on, with
+    each module's enclosing packages (their ``__init__.py`` runs first)."""
+    from test_layout import _modules, import_graph, imports_in
+
+    modules, graph = _modules(), import_graph()
+    todo = list(imports_in(code, "", modules))
+    seen: set[str] = set()
+    while todo:
+        module = todo.pop()
+        parts = module.split(".")
+        for i in range(1, len(parts) + 1):
+            enclosing = ".".join(parts[:i])
+            if enclosing in modules and enclosing not in seen:
+                seen.add(enclosing)
+                todo.extend(graph[enclosing])
+    return {str(modules[m].relative_to(PROJECT_ROOT)) for m in seen}
+
+
+def _notebook_code(name: str) -> str:
+    book = json.loads((PROJECT_ROOT / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8"))
+    lines = ["".join(cell["source"]) for cell in book["cells"] if cell["cell_type"] == "code"]
+    return "\n".join(line for line in "\n".join(lines).splitlines() if not line.lstrip().startswith(("%", "!")))
+
+
+@pytest.mark.parametrize("notebook", sorted(STAGE_NOTEBOOKS))
+def test_a_stage_notebooks_make_prerequisites_cover_everything_it_imports(notebook: str) -> None:
+    listed = _make_variables()[STAGE_NOTEBOOKS[notebook]]
+    needed = _closure(_notebook_code(notebook))
+    assert f"analysis/{'clean/run' if notebook == '01_clean' else 'analyse/site_profile'}.py" in needed
+    assert sorted(needed - listed) == [], f"{notebook} imports code its make rule does not depend on"
+
+
+@pytest.mark.parametrize("module", sorted(STAGE_COMMANDS))
+def test_a_stage_commands_make_prerequisites_cover_everything_it_imports(module: str) -> None:
+    listed = _make_variables()[STAGE_COMMANDS[module]]
+    needed = _closure(f"import {module}\n")
+    assert sorted(needed - listed) == [], f"python -m {module} imports code its make rule does not depend on"
+
+
+def test_the_closure_check_sees_a_module_missing_from_a_list() -> None:
+    needed = _closure("from analysis.analyse import themes\n")
+    assert {"analysis/analyse/themes.py", "analysis/analyse/site_profile.py", "analysis/analyse/charts.py",
+            "analysis/core/palette.py", "analysis/__init__.py", "analysis/analyse/__init__.py"} <= needed
+    assert "analysis/analyse/themes.py" not in _make_variables()["CLEAN_CODE"]
 
 
 def test_switching_the_disclosure_profile_reruns_every_stage(current: Project) -> None:

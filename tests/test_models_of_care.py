@@ -1,4 +1,4 @@
-"""Tests for analysis.models_of_care on the hand-written fixture (SYNTHETIC test data)."""
+"""Tests for analysis.analyse.models_of_care on the hand-written fixture (SYNTHETIC test data)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "analysis"))
 import analysis_fixture  # noqa: E402
 
-from analysis import figures, models_of_care  # noqa: E402
+from analysis.analyse import models_of_care
+from analysis.publish import figures
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests for analysis.output_check on small SYNTHETIC output folders."""
+"""Tests for analysis.protect.output_check on small SYNTHETIC output folders."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import disclosure, output_check
-from analysis.outputs import release_participant_level, release_table
+from analysis.protect import output_check, register
+from analysis.protect.outputs import release_table
+from analysis.protect.person_level import release_participant_level
 
 
 @pytest.fixture()
@@ -21,7 +22,7 @@ def build(tmp_path, monkeypatch):
     monkeypatch.setenv("DATA_DERIVED", str(derived))
     monkeypatch.setenv("DISCLOSURE_REGISTER", str(derived / "disclosure_register.jsonl"))
     monkeypatch.delenv("DISCLOSURE_PROFILE", raising=False)
-    disclosure.reset_register()
+    register.reset_register()
     (derived / "manifest.json").write_text(json.dumps({"data_fingerprint": "abc123",
                                                        "data_raw": "data_raw/synthetic"}))
     outputs = tmp_path / "reports" / "_output"
@@ -29,7 +30,7 @@ def build(tmp_path, monkeypatch):
     release_table(pd.DataFrame({"site": ["a", "b", "c"], "n": [6, 9, 12]}), name="tbl-sites",
                   count_columns=["n"])
     yield outputs
-    disclosure.reset_register()
+    register.reset_register()
 
 
 def html(body: str) -> str:
@@ -88,7 +89,7 @@ def test_missing_notice_shortcode_and_unregistered_table_fail(build, tmp_path, c
     checks = {(r["file"], r["table"], r["check"]): r for r in read_log(build)}
     assert checks[("report.md", "", "synthetic_notice")]["result"] == "fail"
     assert "var n_women" in checks[("report.md", "", "shortcodes")]["detail"]
-    # A notebook table that skipped analysis.outputs fails; a table written in the source does not.
+    # A notebook table that skipped analysis.protect.outputs fails; a table written in the source does not.
     assert checks[("other.html", "tbl-unregistered", "disclosure")]["result"] == "fail"
     assert checks[("other.html", "tbl-coreq", "disclosure")]["result"] != "fail"
 
@@ -130,7 +131,8 @@ def test_docx_labels_are_read(build):
 
 
 def test_log_records_the_input_fingerprints_the_outputs_were_built_from(build, tmp_path):
-    from analysis import build_status, fingerprints
+    from analysis.core import fingerprints
+    from analysis.tools import build_status
 
     raw, code = tmp_path / "exports", tmp_path / "code.py"
     raw.mkdir()

@@ -1,4 +1,4 @@
-"""Tests for analysis.outputs, the one gate for tables and figure counts (synthetic examples)."""
+"""Tests for analysis.protect.outputs, the one gate for tables and figure counts (synthetic examples)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import disclosure
-from analysis.disclosure import DisclosureError, get_profile
-from analysis.outputs import (
-    disclosure_footnote,
-    release_counts,
-    release_participant_level,
-    release_table,
-)
+from analysis.protect import register
+from analysis.protect.outputs import disclosure_footnote, release_counts, release_table
+from analysis.protect.person_level import release_participant_level
+from analysis.protect.policy import DisclosureError, get_profile
 
 FIXTURES = Path(__file__).parent / "fixtures" / "protect"
 CATEGORIES = ["with_mother", "kinship_care", "foster_care"]
@@ -91,7 +87,7 @@ def test_tre_release_hand_worked():
     out = release_table(table, name="tbl-tre", count_columns=["yes", "no"], profile="tre-release")
     assert out["yes"].tolist() == ["[REDACTED]", 10, 25, 35]  # total = 10 + 25
     assert out["no"].tolist() == [10, 0, "[REDACTED]", 10]
-    entry = disclosure.session_register()[-1]
+    entry = register.session_register()[-1]
     assert entry.profile == "tre-release" and entry.primary_suppressed == 2 and entry.rounded
 
 
@@ -115,11 +111,11 @@ def test_sensitive_group_disclosure_suppressed_and_ordinary_flagged():
     out = release_table(table, name="tbl-previous_children_removed-by-site",
                         count_columns=["yes", "no"])
     assert isinstance(out.at[0, "yes"], str) and isinstance(out.at[0, "no"], str)
-    entry = disclosure.session_register()[-1]
+    entry = register.session_register()[-1]
     assert entry.group_disclosures and "suppressed" in entry.notes[0]
     plain = release_table(table, name="tbl-interviews", count_columns=["yes", "no"])
     assert plain.at[0, "yes"] == 6
-    assert "flagged" in disclosure.session_register()[-1].notes[0]
+    assert "flagged" in register.session_register()[-1].notes[0]
 
 
 def test_release_counts_for_figures():
@@ -130,7 +126,7 @@ def test_release_counts_for_figures():
     assert out.loc[small, "suppressed"].all() and out.loc[small, "n"].isna().all()
     shown = ~out["suppressed"]
     assert (out.loc[shown, "n"].astype(int) == long.loc[shown, "n"]).all()
-    assert disclosure.session_register()[-1].kind == "figure_counts"
+    assert register.session_register()[-1].kind == "figure_counts"
 
 
 def test_register_file_collects_entries_from_every_call(tmp_path):
@@ -154,14 +150,14 @@ def test_participant_level_k_and_pycanon():
     out, k = release_participant_level(people, name="tbl-framework", quasi_identifiers=["site", "age_band", "parity"])
     assert k >= 3
     assert anonymity.k_anonymity(out, ["site", "age_band", "parity"]) == k
-    entry = disclosure.session_register()[-1]
+    entry = register.session_register()[-1]
     assert entry.k_achieved == k and entry.passed and entry.generalised
 
 
 def test_participant_level_failure_recorded():
     people = pd.DataFrame({"site": ["a", "b"], "parity": [0, 1]})
     _, k = release_participant_level(people, name="tbl-too-few", quasi_identifiers=["site", "parity"])
-    assert k == 2 and not disclosure.session_register()[-1].passed
+    assert k == 2 and not register.session_register()[-1].passed
 
 
 def _microdata(table: pd.DataFrame) -> pd.DataFrame:
@@ -216,7 +212,7 @@ def test_footnote_per_profile():
 
 
 def test_release_counts_of_an_empty_figure_is_recorded_not_a_crash():
-    from analysis.disclosure import session_register
+    from analysis.protect.register import session_register
 
     empty = pd.DataFrame({"service": pd.Series([], dtype="string"), "n": pd.Series([], dtype="int64")})
     released = release_counts(empty, name="fig-empty", count_column="n")
@@ -225,8 +221,8 @@ def test_release_counts_of_an_empty_figure_is_recorded_not_a_crash():
 
 
 def test_reference_tables_are_recorded_and_counts_are_refused():
-    from analysis.disclosure import session_register
-    from analysis.outputs import release_reference_table
+    from analysis.protect.register import session_register
+    from analysis.protect.outputs import release_reference_table
 
     features = pd.DataFrame({"Feature": ["Co-located"], "East London": ["Yes"]})
     assert release_reference_table(features, name="tbl-features", source="sites.csv").equals(features)

@@ -1,10 +1,10 @@
-"""Tests for analysis.palette: the Analysis Function colours and WCAG contrast helpers."""
+"""Tests for analysis.core.palette: the Analysis Function colours and WCAG contrast helpers."""
 
 from __future__ import annotations
 
 import pytest
 
-from analysis import palette
+from analysis.core import palette
 
 
 def test_categorical_palette_is_the_analysis_function_order() -> None:

@@ -1,4 +1,4 @@
-"""Tests for analysis.pathways on the hand-written fixture (SYNTHETIC test data)."""
+"""Tests for analysis.analyse.pathways on the hand-written fixture (SYNTHETIC test data)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "analysis"))
 import analysis_fixture  # noqa: E402
 
-from analysis import figures, pathways  # noqa: E402
+from analysis.analyse import pathways
+from analysis.protect import outputs
+from analysis.publish import figures
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +76,7 @@ def test_grid_and_chart(data, monkeypatch) -> None:
     grid = pathways.transition_grid(pathways.directly_follows(data["contacts"], "glasgow"))
     assert len(grid) == 3 * 3  # specialist midwife, drug service, mother-and-baby placement
     assert grid["transitions"].sum() == 4
-    released = figures.release_counts_by_row(grid, name="fig-test", count_column="transitions", row_columns=["from_service", "from_label"])
+    released = outputs.release_counts_by_row(grid, name="fig-test", count_column="transitions", row_columns=["from_service", "from_label"])
     chart = pathways.pathway_chart(released, title="Glasgow")
     assert figures.render_png(figures.chart_spec(chart))[:4] == b"\x89PNG"
     assert "Matrix of hand-offs" in pathways.pathway_alt_text(released, "Glasgow")

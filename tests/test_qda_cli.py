@@ -1,4 +1,4 @@
-"""The ``python -m analysis.qda`` command line: summary, codebook and export, exit statuses."""
+"""The ``python -m analysis.sources.qda`` command line: summary, codebook and export, exit statuses."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import xmlschema
 
-from analysis.qda import write_qdpx
-from analysis.qda.__main__ import main
+from analysis.sources.qda import write_qdpx
+from analysis.sources.qda.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "qda"
@@ -84,7 +84,7 @@ def test_summary_of_an_unreadable_file_exits_non_zero(tmp_path, capsys):
 def test_codebook_command_writes_a_valid_qdc(tmp_path, capsys):
     out = tmp_path / "updated.qdc"
     assert main(["codebook", str(quirky_project(tmp_path / "q.qdpx")), "--out", str(out)]) == 0
-    xmlschema.XMLSchema(str(ROOT / "analysis/qda/schemas/Codebook.xsd")).validate(str(out))
+    xmlschema.XMLSchema(str(ROOT / "analysis/sources/qda/schemas/Codebook.xsd")).validate(str(out))
     text = out.read_text(encoding="utf-8")
     assert 'name="Services" isCodable="false"' in text
     assert "warning: tolerated deviation" in capsys.readouterr().err
@@ -99,13 +99,13 @@ def test_export_writes_the_raw_csv_form(tmp_path):
 
 
 def test_module_runs_as_a_program_with_exit_status(tmp_path):
-    command = [sys.executable, "-m", "analysis.qda", "summary"]
+    command = [sys.executable, "-m", "analysis.sources.qda", "summary"]
     ok = subprocess.run([*command, str(write_project(tmp_path / "p.qdpx"))], cwd=ROOT,
                         capture_output=True, text=True, check=False)
     assert ok.returncode == 0 and "Codes: 3" in ok.stdout
     missing = subprocess.run([*command, str(tmp_path / "absent.qdpx")], cwd=ROOT,
                              capture_output=True, text=True, check=False)
     assert missing.returncode == 1 and "file not found" in missing.stderr
-    usage = subprocess.run([sys.executable, "-m", "analysis.qda"], cwd=ROOT,
+    usage = subprocess.run([sys.executable, "-m", "analysis.sources.qda"], cwd=ROOT,
                            capture_output=True, text=True, check=False)
     assert usage.returncode == 2

@@ -2,7 +2,7 @@
 
 The synthetic generator writes the diary codings as a CSV export beside ``transcripts/``. Here
 the whole synthetic study (interviews, focus groups and audio diaries) is written as one
-``.qdpx`` with :func:`analysis.qda.write_qdpx`, checked against the REFI-QDA schema with
+``.qdpx`` with :func:`analysis.sources.qda.write_qdpx`, checked against the REFI-QDA schema with
 xmlschema (independent of the reader's lxml validation), declared in ``sources.yml``
 (``qdpx:`` and ``diary_segments`` without a file), and cleaned: every derived table must be
 byte-identical to the CSV form's, whether diary sources are named by their entry or tied to it
@@ -23,25 +23,21 @@ import pytest
 import xmlschema
 import yaml
 
-from analysis.cleaning import MANIFEST_FILE, owned_files, read_source, run_cleaning
-from analysis.errors import DataValidationError
-from analysis.qda import SEGMENT_COLUMNS, QdaError, write_qdpx
-from analysis.qda.diaries import diary_sources, validate_diary_map
-from analysis.qda.read import read_project
-from analysis.synthetic import generate
+from analysis.clean.run import MANIFEST_FILE, owned_files, run_cleaning
+from analysis.core.errors import DataValidationError
+from analysis.sources.declared import read_source
+from analysis.sources.qda import QdaError, SEGMENT_COLUMNS, write_qdpx
+from analysis.sources.qda.diaries import diary_sources, validate_diary_map
+from analysis.sources.qda.read import read_project
 from analysis.synthetic.folder import (
-    CODEBOOK_FILE,
-    DIARY_FILE,
-    DIARY_SEGMENTS_FILE,
-    PRO_SEGMENTS_FILE,
-    QDPX_FILE,
-    SEGMENTS_FILE,
+    CODEBOOK_FILE, DIARY_FILE, DIARY_SEGMENTS_FILE, PRO_SEGMENTS_FILE, QDPX_FILE, SEGMENTS_FILE,
+    generate,
 )
 from analysis.synthetic.sources import sources_yaml
 
 SEED = 11
 QDE = f"{QDPX_FILE}!project.qde"
-SCHEMA = Path(__file__).resolve().parents[1] / "analysis" / "qda" / "schemas" / "Project.xsd"
+SCHEMA = Path(__file__).resolve().parents[1] / "analysis" / "sources" / "qda" / "schemas" / "Project.xsd"
 DIARY = re.compile(r"_D[0-9]+$")
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.errors import DataValidationError
-from analysis.qda import QdaError, QdaWarning, read_coded_data, read_project
+from analysis.core.errors import DataValidationError
+from analysis.sources.qda import QdaError, QdaWarning, read_coded_data, read_project
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 CODE = ('<CodeBook><Codes><Code guid="11111111-1111-1111-1111-111111111111" name="Fear" '

@@ -20,16 +20,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.cleaning import MANIFEST_FILE, build_tables, owned_files, run_cleaning
-from analysis.errors import DataValidationError
-from analysis.synthetic import generate
+from analysis.clean.run import MANIFEST_FILE, build_tables, owned_files, run_cleaning
+from analysis.core.errors import DataValidationError
+from analysis.synthetic.folder import generate
 from analysis.synthetic.folder import (
-    CODEBOOK_FILE,
-    DICTIONARY_FILE,
-    PRO_SEGMENTS_FILE,
-    QDA_MAP_FILE,
-    QDPX_FILE,
-    SEGMENTS_FILE,
+    CODEBOOK_FILE, DICTIONARY_FILE, PRO_SEGMENTS_FILE, QDA_MAP_FILE, QDPX_FILE, SEGMENTS_FILE,
 )
 from analysis.synthetic.sources import sources_yaml
 

@@ -1,15 +1,11 @@
-"""Position conventions of REFI-QDA selections (analysis.qda.positions), on hand-counted texts."""
+"""Position conventions of REFI-QDA selections (analysis.sources.qda.positions), on hand-counted texts."""
 
 from __future__ import annotations
 
 import pytest
 
-from analysis.qda.positions import (
-    STANDARD,
-    PositionConvention,
-    PositionMap,
-    SourceText,
-    detect_convention,
+from analysis.sources.qda.positions import (
+    PositionConvention, PositionMap, STANDARD, SourceText, detect_convention,
 )
 
 # Canonical text: "ab\ncd\nef" -> a0 b1 \n2 c3 d4 \n5 e6 f7, length 8.

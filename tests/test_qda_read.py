@@ -1,4 +1,4 @@
-"""Reading REFI-QDA exports (analysis.qda.read / mapping) on small hand-written SYNTHETIC fixtures.
+"""Reading REFI-QDA exports (analysis.sources.qda.read / mapping) on small hand-written SYNTHETIC fixtures.
 
 ``tests/fixtures/qda/quirks_project.qde`` imitates a real tool's export: the ``.qde`` is named after
 the project, the folder is ``Sources/``, GUIDs are upper case and braced, one case has no name,
@@ -17,16 +17,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.errors import DataValidationError
-from analysis.qda import (
-    SEGMENT_COLUMNS,
-    QdaError,
-    QdaWarning,
-    read_codebook,
-    read_coded_data,
-    read_project,
+from analysis.core.errors import DataValidationError
+from analysis.sources.qda import (
+    QdaError, QdaWarning, SEGMENT_COLUMNS, read_codebook, read_coded_data, read_project,
 )
-from analysis.qda.mapping import read_qda_map
+from analysis.sources.qda.mapping import read_qda_map
 
 FIXTURES = Path(__file__).parent / "fixtures" / "qda"
 

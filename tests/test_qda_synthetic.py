@@ -1,7 +1,7 @@
 """Contract with the synthetic generator: its CSV export -> .qdpx -> back gives the same frames.
 
 Runs ``python -m analysis.synthetic`` at scale 1, reads its codebook and coded-segment CSVs the
-way the cleaning stage does (``analysis.cleaning.read_source``: every cell a string, plus
+way the cleaning stage does (``analysis.sources.declared.read_source``: every cell a string, plus
 ``_row``), writes them as a ``.qdpx`` and checks that reading the ``.qdpx`` back gives the same
 frames and transcripts.
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.cleaning import read_source
-from analysis.qda import SEGMENT_COLUMNS, QdaWarning, read_coded_data, write_qdpx
+from analysis.sources.declared import read_source
+from analysis.sources.qda import QdaWarning, SEGMENT_COLUMNS, read_coded_data, write_qdpx
 
 ROOT = Path(__file__).resolve().parents[1]
 

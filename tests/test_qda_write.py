@@ -1,4 +1,4 @@
-"""Writing REFI-QDA files (analysis.qda.write): round trips, reproducible bytes, schema validity.
+"""Writing REFI-QDA files (analysis.sources.qda.write): round trips, reproducible bytes, schema validity.
 
 What we write is checked against the REFI-QDA schemas with xmlschema, a validator independent of
 the lxml one the package uses itself.
@@ -14,20 +14,13 @@ import pandas as pd
 import pytest
 import xmlschema
 
-from analysis.errors import DataValidationError
-from analysis.qda import (
-    SEGMENT_COLUMNS,
-    QdaWarning,
-    make_qda_map,
-    read_codebook,
-    read_coded_data,
-    read_qda_map,
-    write_qda_map,
-    write_qdc,
-    write_qdpx,
+from analysis.core.errors import DataValidationError
+from analysis.sources.qda import (
+    QdaWarning, SEGMENT_COLUMNS, make_qda_map, read_codebook, read_coded_data, read_qda_map,
+    write_qda_map, write_qdc, write_qdpx,
 )
 
-SCHEMAS = Path(__file__).resolve().parents[1] / "analysis" / "qda" / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[1] / "analysis" / "sources" / "qda" / "schemas"
 
 TRANSCRIPTS = {
     "SS-EL-001_W1":
@@ -171,7 +164,7 @@ def test_empty_segments_still_write_sources(tmp_path):
 
 
 def test_string_frames_match_what_the_cleaning_stage_reads_from_csv(written, tmp_path):
-    from analysis.cleaning import read_source
+    from analysis.sources.declared import read_source
 
     data = read_coded_data(written)
     data.women_segments.to_csv(tmp_path / "segments.csv", index=False, lineterminator="\n")

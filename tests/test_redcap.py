@@ -1,4 +1,4 @@
-"""Tests of REDCap decoding (analysis.redcap)."""
+"""Tests of REDCap decoding (analysis.sources.redcap)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.errors import DataValidationError
-from analysis.redcap import (
-    branching_mask,
-    decode_records,
-    parse_choices,
-    read_dictionary,
-)
+from analysis.core.errors import DataValidationError
+from analysis.sources.redcap import branching_mask, decode_records, parse_choices, read_dictionary
 
 FIXTURE = Path(__file__).parent / "fixtures" / "cleaning" / "three_women"
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import disclosure, output_check, prose, redesign
-from analysis.disclosure import DisclosureError, get_profile, load_policy
-from analysis.outputs import release_sensitive_table, release_table, suppression_count
+from analysis.analyse import prose
+from analysis.protect import output_check, policy, redesign, register
+from analysis.protect.outputs import release_sensitive_table, release_table, suppression_count
+from analysis.protect.policy import DisclosureError, get_profile, load_policy
 
 pytestmark = pytest.mark.usefixtures("isolated_register")  # tests/conftest.py
 
@@ -99,7 +100,7 @@ def test_sensitive_table_is_redesigned_to_meet_the_target_with_no_small_counts_s
     assert not any(isinstance(v, (int,)) and 1 <= v <= 4 for v in values)
     assert all(not (str(v).isdigit() and 1 <= int(v) <= 4) for v in values)
     assert released.merged_categories >= 1 and "redesigned" in released.note
-    entry = disclosure.read_register()[0]
+    entry = register.read_register()[0]
     assert entry["merged_categories"] == released.merged_categories
     assert entry["modification"] and entry["suppressed_cells"] == 0
 
@@ -125,7 +126,7 @@ def test_table_where_merging_is_impossible_is_replaced_by_a_sentence():
     assert "fewer" in released.sentence  # the total (3) is itself small
     assert " 2 " not in released.sentence and " 1 " not in released.sentence and " 3 " not in released.sentence
     assert released.display_table().shape == (1, 1)
-    entry = disclosure.read_register()[0]
+    entry = register.read_register()[0]
     assert entry["replaced_by_sentence"] and entry["passed"]
 
 
@@ -138,7 +139,7 @@ def retention() -> pd.DataFrame:
 def test_participation_counts_are_published_and_the_exemption_logged():
     out = release_table(retention(), name="03_synthesis/tbl-retention-all", count_columns=["Completed", "Withdrawn"])
     assert out["Withdrawn"].tolist() == [0, 2, 2]
-    entry = disclosure.read_register()[0]
+    entry = register.read_register()[0]
     assert "participation" in entry["exemption"].lower() and entry["suppressed_cells"] == 0
 
 
@@ -146,13 +147,13 @@ def test_participation_counts_are_rounded_not_redacted_under_tre_release():
     out = release_table(retention(), name="03_synthesis/tbl-retention-all", count_columns=["Completed", "Withdrawn"],
                         profile="tre-release")
     assert out["Completed"].tolist() == [10, 5, 15] and out["Withdrawn"].tolist() == [0, 0, 0]
-    assert disclosure.read_register()[0]["exemption"]
+    assert register.read_register()[0]["exemption"]
 
 
 def test_same_counts_under_another_name_are_protected():
     out = release_table(retention(), name="tbl-something-else", count_columns=["Completed", "Withdrawn"])
     assert "<5" in out["Withdrawn"].tolist()
-    assert not disclosure.read_register()[0]["exemption"]
+    assert not register.read_register()[0]["exemption"]
 
 
 def test_a_sensitive_name_is_never_exempt():
@@ -162,7 +163,7 @@ def test_a_sensitive_name_is_never_exempt():
 
 
 def test_policy_refuses_exemptions_without_justification(tmp_path):
-    text = disclosure.POLICY_PATH.read_text(encoding="utf-8")
+    text = policy.POLICY_PATH.read_text(encoding="utf-8")
     start = text.index("  justification: >-")
     end = text.index("  tables:", start)
     broken = tmp_path / "policy.yml"
@@ -176,8 +177,8 @@ def test_policy_refuses_exemptions_without_justification(tmp_path):
 def test_suppressed_share_counts_marker_cells():
     frame = pd.DataFrame({"g": ["a", "b"], "x": [10, "<5"], "y": ["[c]", 7]})
     assert suppression_count(frame, ["x", "y"]) == (4, 2)
-    assert disclosure.suppressed_share({"count_cells": 4, "suppressed_cells": 2}) == 0.5
-    assert disclosure.suppressed_share({"count_cells": 0}) is None
+    assert register.suppressed_share({"count_cells": 4, "suppressed_cells": 2}) == 0.5
+    assert register.suppressed_share({"count_cells": 0}) is None
 
 
 def test_loss_target_fails_fully_suppressed_and_over_target_tables():

@@ -10,9 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import cleaning_report, disclosure, output_check, redesign, site_profile
-from analysis.disclosure import DisclosureError, get_profile, load_policy
-from analysis.outputs import release_sensitive_table, release_table, suppression_count
+from analysis.analyse import site_profile
+from analysis.clean import report as cleaning_report
+from analysis.protect import output_check, policy, redesign, register
+from analysis.protect.outputs import release_sensitive_table, release_table, suppression_count
+from analysis.protect.policy import POLICY_PATH, DisclosureError, get_profile, load_policy
 
 pytestmark = pytest.mark.usefixtures("isolated_register")  # tests/conftest.py
 
@@ -83,7 +85,7 @@ def test_policy_declares_the_row_merge_and_validates_it(tmp_path):
                  "02_site_profile_glasgow/tbl-postnatal-gap"):
         found = policy.redesign_rule(name)
         assert found is not None and found.steps[0]["kind"] == "merge_rows"
-    text = disclosure.POLICY_PATH.read_text(encoding="utf-8")
+    text = POLICY_PATH.read_text(encoding="utf-8")
     broken = tmp_path / "policy.yml"
     broken.write_text(text.replace('label: "{n} other rules (combined)"', "label: ''"), encoding="utf-8")
     with pytest.raises(DisclosureError, match="merge_rows.*lacks 'label'"):
@@ -109,7 +111,7 @@ def test_cleaning_summary_meets_the_target_under_each_profile(profile):
     assert released.modification.startswith("cleaning rules that changed few rows combined")
     assert "redesigned" in released.note
     assert released.merged_categories == {"study": 2, "tre-release": 3}[profile]
-    entry = disclosure.read_register()[-1]
+    entry = register.read_register()[-1]
     assert entry["table"] == "01_clean/tbl-cleaning-summary" and entry["profile"] == profile
     assert output_check.loss_target_met(entry, prof)[0]
 
@@ -121,7 +123,7 @@ def test_a_table_no_design_can_publish_is_replaced_under_tre_release():
     released = cleaning_report.release_cleaning_summary(log, name="01_clean/tbl-cleaning-summary", profile="tre-release")
     assert released.table is None and released.sentence
     assert "7 or fewer rows" in released.sentence and "Not published" in released.sentence
-    entry = disclosure.read_register()[-1]
+    entry = register.read_register()[-1]
     assert entry["replaced_by_sentence"] and output_check.loss_target_met(entry, TRE)[0]
 
 
@@ -136,7 +138,7 @@ def test_characteristics_blocks_are_redesigned_or_replaced_and_meet_the_target()
     assert out["n"].tolist()[:3] == [12, 7, 5]
     assert out["Characteristic"].tolist()[3] == "Ethnicity" and out["Category"].tolist()[3].startswith("Not published")
     assert "Age: rare categories combined" in out.attrs["note"]
-    entry = disclosure.read_register()[-1]
+    entry = register.read_register()[-1]
     assert entry["count_cells"] == 3 and entry["suppressed_cells"] == 0 and entry["replaced_by_sentence"]
     assert output_check.loss_target_met(entry, STUDY)[0]
 
@@ -165,7 +167,7 @@ def outputs_folder(tmp_path, monkeypatch):
     (derived / "manifest.json").write_text(json.dumps({"data_fingerprint": "abc", "data_raw": "data_raw/synthetic"}))
     folder = tmp_path / "reports" / "_output"
     folder.mkdir(parents=True)
-    disclosure.reset_register()
+    register.reset_register()
     return folder
 
 
@@ -188,12 +190,12 @@ def test_a_table_over_the_target_fails_the_check_naming_table_and_profile(output
 
 
 def test_a_policy_exemption_lets_the_table_through_and_is_logged(outputs_folder, monkeypatch, tmp_path, capsys):
-    text = disclosure.POLICY_PATH.read_text(encoding="utf-8")
-    policy = tmp_path / "policy.yml"
-    policy.write_text(text.replace("\nloss_exemptions:\n", "\nloss_exemptions:\n  - table: tbl-over-target$\n"
+    text = POLICY_PATH.read_text(encoding="utf-8")
+    policy_file = tmp_path / "policy.yml"
+    policy_file.write_text(text.replace("\nloss_exemptions:\n", "\nloss_exemptions:\n  - table: tbl-over-target$\n"
                                    "    profiles: [study]\n    justification: the rules are published "
                                    "elsewhere in full\n"), encoding="utf-8")
-    monkeypatch.setattr(disclosure, "POLICY_PATH", policy)
+    monkeypatch.setattr(policy, "POLICY_PATH", policy_file)
     _over_target_table("study")
     assert output_check.main(["--outputs", str(outputs_folder)]) == 0
     capsys.readouterr()
@@ -205,7 +207,7 @@ def test_a_policy_exemption_lets_the_table_through_and_is_logged(outputs_folder,
 
 
 def test_policy_refuses_a_loss_exemption_without_justification_or_with_an_unknown_profile(tmp_path):
-    text = disclosure.POLICY_PATH.read_text(encoding="utf-8")
+    text = POLICY_PATH.read_text(encoding="utf-8")
     broken = tmp_path / "policy.yml"
     broken.write_text(text.replace("\nloss_exemptions:\n", "\nloss_exemptions:\n  - table: x\n    profiles: [study]\n"),
                       encoding="utf-8")

@@ -1,4 +1,4 @@
-"""End-to-end tests of the offline renderer (analysis.render) on the SYNTHETIC fixture project.
+"""End-to-end tests of the offline renderer (analysis.publish.render) on the SYNTHETIC fixture project.
 
 The fixture project (tests/fixtures/render/project) uses every supported feature; its executed
 notebook is built here with nbformat (Vega-Lite spec + PNG from vl-convert, markdown table).
@@ -21,9 +21,9 @@ from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pypdf import PdfReader
 
-from analysis.render import SYNTHETIC_NOTICE, RenderError, render
-from analysis.render.outputs import external_resources, html_visible_text
-from analysis.render.templates import REFERENCE_DOCX, REVEALJS_DIR, build_reference_docx
+from analysis.publish.render import RenderError, SYNTHETIC_NOTICE, render
+from analysis.publish.render.outputs import external_resources, html_visible_text
+from analysis.publish.render.templates import REFERENCE_DOCX, REVEALJS_DIR, build_reference_docx
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "render"))
 from build_fixture import CELL_ALT, FIGURE_ALT, build_project  # noqa: E402

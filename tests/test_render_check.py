@@ -1,4 +1,4 @@
-"""Tests of analysis.render.check: the subset check rejects what the offline renderer would not
+"""Tests of analysis.publish.render.check: the subset check rejects what the offline renderer would not
 render as Quarto does (fixtures in tests/fixtures/render/bad are SYNTHETIC)."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from analysis.render.__main__ import main
-from analysis.render.check import check_sources
+from analysis.publish.render.__main__ import main
+from analysis.publish.render.check import check_sources
 
 FIXTURES = Path(__file__).parent / "fixtures" / "render"
 

@@ -16,8 +16,8 @@ import lxml.html
 import pytest
 from pypdf import PdfReader
 
-from analysis.figures import _markdown_table
-from analysis.render import render
+from analysis.publish.figures import _markdown_table
+from analysis.publish.render import render
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "render"))
 from build_fixture import build_project  # noqa: E402

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pptx import Presentation
 from pptx.util import Inches, Pt
 
-from analysis.render.outputs import PPTX_CAPTION_POINTS, PPTX_TABLE_POINTS, fit_pptx_text
+from analysis.publish.render.outputs import PPTX_CAPTION_POINTS, PPTX_TABLE_POINTS, fit_pptx_text
 
 
 def _sizes(shape) -> set:
@@ -39,7 +39,7 @@ def test_tables_captions_and_long_text_get_smaller_type_short_text_is_left_alone
 def test_word_title_page_gets_the_synthetic_notice_after_the_title_block() -> None:
     from docx import Document
 
-    from analysis.render.outputs import add_title_notice
+    from analysis.publish.render.outputs import add_title_notice
 
     document = Document()
     document.add_paragraph("A report", style="Title")

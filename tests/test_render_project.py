@@ -8,19 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from analysis.render.errors import RenderError
-from analysis.render.notebook import parse_cell_options
-from analysis.render.project import (
-    declared_formats,
-    document_metadata,
-    format_metadata,
-    load_project,
-    lookup_key,
-    merge_metadata,
-    parse_metadata_overrides,
-    split_front_matter,
+from analysis.publish.render.errors import RenderError
+from analysis.publish.render.notebook import parse_cell_options
+from analysis.publish.render.project import (
+    declared_formats, document_metadata, format_metadata, load_project, lookup_key, merge_metadata,
+    parse_metadata_overrides, split_front_matter,
 )
-from analysis.render.shortcodes import png_display_width_inches
+from analysis.publish.render.shortcodes import png_display_width_inches
 
 
 def test_merge_metadata_follows_quarto_rules() -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis.render import render
-from analysis.render.engine import with_synthetic_flag
-from analysis.render.outputs import html_visible_text
+from analysis.publish.render import render
+from analysis.publish.render.engine import with_synthetic_flag
+from analysis.publish.render.outputs import html_visible_text
 
 SHOWN_WHEN_SYNTHETIC = "Shown only for synthetic data"
 

@@ -26,8 +26,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.paths import PROJECT_ROOT
-from analysis.render.outputs import pdf_text, pptx_text  # the renderer's own text extraction
+from analysis.core.paths import PROJECT_ROOT
+from analysis.publish.render.outputs import pdf_text, pptx_text
 
 OUTPUT_DIR = PROJECT_ROOT / "reports" / "_output"
 VARIABLES = PROJECT_ROOT / "_variables.yml"
@@ -68,8 +68,8 @@ def _newest_input() -> float:
     """Modification time of the newest file the outputs are made from."""
     inputs = [*(PROJECT_ROOT / "reports").rglob("*.qmd"), PROJECT_ROOT / "reports" / "references.bib",
               PROJECT_ROOT / "reports" / "vancouver.csl", PROJECT_ROOT / "_quarto.yml", VARIABLES,
-              *(DERIVED / "notebooks").glob("0[23]_*.ipynb"), *(PROJECT_ROOT / "analysis" / "render").glob("*.py"),
-              PROJECT_ROOT / "analysis" / "briefings.py"]
+              *(DERIVED / "notebooks").glob("0[23]_*.ipynb"), *(PROJECT_ROOT / "analysis" / "publish" / "render").glob("*.py"),
+              PROJECT_ROOT / "analysis" / "publish" / "briefings.py"]
     return max(path.stat().st_mtime for path in inputs if path.exists() and "_output" not in path.parts)
 
 
@@ -120,11 +120,11 @@ def _build_outputs_unlocked() -> Path:
         for fmt in formats:
             target = OUTPUT_DIR / f"{source}.{'html' if fmt == 'revealjs' else fmt}"
             if target in stale:
-                _run([python, "-m", "analysis.render", f"reports/{source}.qmd", "--to", fmt, "--out", out])
+                _run([python, "-m", "analysis.publish.render", f"reports/{source}.qmd", "--to", fmt, "--out", out])
     for target in BRIEFING_TARGETS:
         for fmt in ("docx", "pdf"):
             if OUTPUT_DIR / "briefings" / f"{target}.{fmt}" in stale:
-                _run([python, "-m", "analysis.briefings", target, "--to", fmt, "--out", f"{out}/briefings"])
+                _run([python, "-m", "analysis.publish.briefings", target, "--to", fmt, "--out", f"{out}/briefings"])
     return OUTPUT_DIR
 
 
@@ -389,7 +389,7 @@ def test_key_numbers_equal_the_derived_data(report_outputs: Path) -> None:
         expected[("women", "by_site", str(site))] = int(n)
     for wave, n in completed.groupby("wave")["study_id"].nunique().items():
         expected[("interviews", f"wave_{int(wave)}")] = int(n)
-    from analysis.disclosure import get_profile
+    from analysis.protect.policy import get_profile
 
     profile = get_profile(None)
     checked = 0
@@ -443,7 +443,7 @@ def test_the_prose_quotes_the_key_numbers(report_outputs: Path) -> None:
 
 
 def test_sources_stay_inside_the_supported_subset() -> None:
-    from analysis.render.check import check_sources
+    from analysis.publish.render.check import check_sources
 
     problems = check_sources([PROJECT_ROOT / "reports" / "report.qmd", PROJECT_ROOT / "reports" / "slides.qmd"])
     assert problems == [], "\n".join(str(p) for p in problems)
@@ -476,7 +476,7 @@ def test_real_quarto_renders_the_same_report(report_outputs: Path, tmp_path: Pat
     if shutil.which("quarto") is None:
         pytest.skip("quarto is not installed here: the offline renderer made the outputs")
     python = str(PROJECT_ROOT / ".venv" / "bin" / "python")
-    _run([python, "-m", "analysis.render", "reports/report.qmd", "--to", "docx", "--engine", "quarto",
+    _run([python, "-m", "analysis.publish.render", "reports/report.qmd", "--to", "docx", "--engine", "quarto",
           "--out", str(tmp_path)])
     paragraphs = docx_paragraphs(tmp_path / "report.docx")
     assert [text.strip() for style, text in paragraphs if style == "Heading 1"] == CHAPTERS
@@ -487,7 +487,7 @@ def test_every_output_passes_the_output_check(report_outputs: Path) -> None:
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "analysis.output_check", "--outputs", str(report_outputs)],
+    result = subprocess.run([sys.executable, "-m", "analysis.protect.output_check", "--outputs", str(report_outputs)],
                             cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert (report_outputs / "output-check.csv").is_file()

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from analysis.paths import PROJECT_ROOT
+from analysis.core.paths import PROJECT_ROOT
 
 
 def _ignored(path: str) -> bool:
@@ -34,7 +34,7 @@ def test_real_exports_and_build_products_are_ignored(path: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["data_raw/synthetic/SYNTHETIC_redcap_participants_raw.csv", "data_raw/synthetic/README.md", "analysis/cleaning.py"],
+    ["data_raw/synthetic/SYNTHETIC_redcap_participants_raw.csv", "data_raw/synthetic/README.md", "analysis/clean/run.py"],
 )
 def test_synthetic_study_and_code_are_not_ignored(path: str) -> None:
     assert not _ignored(path), f"{path} is ignored but belongs in git"
@@ -67,6 +67,6 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 
 def test_quarto_pin_is_the_same_everywhere() -> None:
-    from analysis.render.quarto import QUARTO_VERSION
+    from analysis.publish.render.quarto import QUARTO_VERSION
 
     assert f"quarto={QUARTO_VERSION}" in (PROJECT_ROOT / "environment.yml").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Tests for analysis.site_profile on the hand-written fixture (SYNTHETIC test data).
+"""Tests for analysis.analyse.site_profile on the hand-written fixture (SYNTHETIC test data).
 
 Fixture: SS-EL-001 and SS-EL-002 at east_london, SS-GG-001 at glasgow, SS-EL-003 screened but
 not recruited. Expected numbers below were counted by hand from tests/fixtures/analysis/derived.
@@ -15,7 +15,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "analysis"))
 import analysis_fixture  # noqa: E402
 
-from analysis import site_profile, tables  # noqa: E402
+from analysis.analyse import postnatal_gap, site_profile
+from analysis.core import tables
 
 
 @pytest.fixture(scope="module")
@@ -117,12 +118,12 @@ def test_contacts_phase_outside_contract_is_an_error(data) -> None:
 
 def test_postnatal_gap(data) -> None:
     women = site_profile.recruited_women(data["participants"])
-    gap = site_profile.postnatal_gap_per_woman(data["contacts"], women).set_index("study_id")
+    gap = postnatal_gap.postnatal_gap_per_woman(data["contacts"], women).set_index("study_id")
     # weeks -12 <= w < 0 and 0 <= w < 12
     assert gap.loc["SS-EL-001"].tolist() == [3, 2, -1]
     assert gap.loc["SS-EL-002"].tolist() == [2, 2, 0]
     assert gap.loc["SS-GG-001"].tolist() == [2, 3, 1]
-    by_service = site_profile.postnatal_gap_by_service(data["contacts"], "east_london")
+    by_service = postnatal_gap.postnatal_gap_by_service(data["contacts"], "east_london")
     lookup = by_service.set_index(["service", "period"])["contacts"]
     assert lookup[("specialist_midwife", "before")] == 2
     assert lookup[("specialist_midwife", "after")] == 0
@@ -131,8 +132,8 @@ def test_postnatal_gap(data) -> None:
 
 
 def test_gap_alt_text_reports_totals(data) -> None:
-    gap = site_profile.postnatal_gap_by_service(data["contacts"], "east_london").assign(suppressed=False)
-    text = site_profile.gap_alt_text(gap, 2, "East London")
+    gap = postnatal_gap.postnatal_gap_by_service(data["contacts"], "east_london").assign(suppressed=False)
+    text = postnatal_gap.gap_alt_text(gap, 2, "East London")
     assert "from 2.5 to 2.0 per woman" in text
     assert "largest fall was in Specialist midwife (-1.0 per woman)" in text
 
@@ -142,7 +143,7 @@ def test_site_run_is_independent_of_other_sites(data) -> None:
     for func, args in (
         (site_profile.interview_flow, ("interviews",)),
         (site_profile.contacts_by_service_phase, ("contacts",)),
-        (site_profile.postnatal_gap_by_service, ("contacts",)),
+        (postnatal_gap.postnatal_gap_by_service, ("contacts",)),
     ):
         alone = func(*(only[a] for a in args), "glasgow")
         together = func(*(data[a] for a in args), "glasgow")

@@ -1,4 +1,4 @@
-"""The stage runner (analysis/stage.py): short data-error block, bug traceback, last good
+"""The stage runner (analysis/tools/stage.py): short data-error block, bug traceback, last good
 notebook kept, and its text formatting fed hostile strings."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis import stage
-from analysis.errors import DataValidationError
-from analysis.qda import QdaError
+from analysis.core.errors import DataValidationError
+from analysis.sources.qda import QdaError
+from analysis.tools import stage
 
 HOSTILE = [
     "", "\x00" * 50, "line one\nline two\r\nthree\rfour", "\x1b[31mred\x1b[0m", "\ud800 lone",
@@ -96,7 +96,7 @@ def _notebook(path: Path, body: str) -> Path:
 
 
 BODY = """
-from analysis.errors import DataValidationError
+from analysis.core.errors import DataValidationError
 print("running", mode)
 if mode == "data":
     raise DataValidationError("bad.csv", 7, "Date", "date format %d/%m/%Y",

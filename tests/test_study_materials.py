@@ -16,12 +16,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import care_model, diaries, eacg, life_events, outputs
-from analysis.cleaning import run_cleaning
-from analysis.disclosure import DisclosureError, session_register
-from analysis.errors import DataValidationError
-from analysis.paths import PROJECT_ROOT
-from analysis.study_materials import MaterialsContext, read_materials
+from analysis.analyse import care_model, diaries, eacg, life_events
+from analysis.clean.materials import MaterialsContext
+from analysis.clean.run import read_materials, run_cleaning
+from analysis.core.errors import DataValidationError
+from analysis.core.paths import PROJECT_ROOT
+from analysis.protect import person_level
+from analysis.protect.policy import DisclosureError
+from analysis.protect.register import session_register
 
 CONSENT = {"None": "none", "Quote only": "quote", "Image de-identified": "image"}
 SOURCES = {
@@ -177,7 +179,7 @@ def test_a_study_without_a_model_of_care_gets_a_sentence_not_a_crash() -> None:
     components and no versions the figure and its alt text say there is no model yet."""
     import json
 
-    from analysis import figures
+    from analysis.publish import figures
 
     stages = pd.DataFrame(columns=["stage_id", "label", "from_week", "to_week", "order"])
     components = pd.DataFrame(columns=["component_id", "label", "stages", "findings", "since"])
@@ -196,8 +198,8 @@ def test_release_items_keeps_only_what_consent_permits(monkeypatch: pytest.Monke
     monkeypatch.setenv("DISCLOSURE_REGISTER", "off")
     items = pd.DataFrame({"item": ["a", "b", "c"], "consent": ["none", "quote", "image"],
                           "description": ["x", "y", "z"]})
-    images = outputs.release_items(items, name="t/fig-gallery", use="image", id_column="item")
-    quotes = outputs.release_items(items, name="t/tbl-quotes", use="quote", id_column="item")
+    images = person_level.release_items(items, name="t/fig-gallery", use="image", id_column="item")
+    quotes = person_level.release_items(items, name="t/tbl-quotes", use="quote", id_column="item")
     assert list(images["item"]) == ["c"] and list(quotes["item"]) == ["b", "c"]
     notes = session_register()[-1].notes
     assert "consented item: item b used as quote, consent quote" in notes
@@ -208,13 +210,13 @@ def test_release_items_screens_quotes_for_identifiers(monkeypatch: pytest.Monkey
     monkeypatch.setenv("DISCLOSURE_REGISTER", "off")
     items = pd.DataFrame({"item": ["a"], "consent": ["quote"], "text": ["ring me on " + "07700" + " 900" + "123"]})
     with pytest.raises(DisclosureError, match="no identifiers"):
-        outputs.release_items(items, name="t/tbl-quotes", use="quote", id_column="item", text_columns=["text"])
+        person_level.release_items(items, name="t/tbl-quotes", use="quote", id_column="item", text_columns=["text"])
     with pytest.raises(DisclosureError, match="no consent recorded"):
-        outputs.release_items(items.assign(consent=[None]), name="t/q", use="quote", id_column="item")
+        person_level.release_items(items.assign(consent=[None]), name="t/q", use="quote", id_column="item")
 
 
 def test_output_check_logs_each_item_used_with_its_consent(tmp_path: Path) -> None:
-    from analysis import output_check
+    from analysis.protect import output_check
 
     register = tmp_path / "register.jsonl"
     (tmp_path / "out").mkdir()
@@ -223,7 +225,7 @@ def test_output_check_logs_each_item_used_with_its_consent(tmp_path: Path) -> No
     old = os.environ.get("DISCLOSURE_REGISTER")
     os.environ["DISCLOSURE_REGISTER"] = str(register)
     try:
-        outputs.release_items(pd.DataFrame({"item": ["SS-EL-001_DR1"], "consent": ["image"]}),
+        person_level.release_items(pd.DataFrame({"item": ["SS-EL-001_DR1"], "consent": ["image"]}),
                               name="03_synthesis/fig-diary-gallery", use="image", id_column="item", kind="drawing")
     finally:
         os.environ.pop("DISCLOSURE_REGISTER") if old is None else os.environ.__setitem__("DISCLOSURE_REGISTER", old)

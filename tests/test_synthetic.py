@@ -12,9 +12,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from analysis import paths
-from analysis.synthetic import generate
-from analysis.synthetic.folder import SEGMENTS_FILE, build_files
+from analysis.core import paths
+from analysis.synthetic.folder import SEGMENTS_FILE, build_files, generate
 
 SHIPPED = paths.SYNTHETIC_RAW
 
@@ -154,7 +153,7 @@ def test_drawn_events_agree_with_her_key_events(seed, tmp_path: Path) -> None:
     """What a woman drew had happened by the day she drew it: her baby "came home" only when a
     placement with her began, was "separated" only when a placement apart from her began (read
     back through the cleaning stage: life_events against placements)."""
-    from analysis.cleaning import build_tables
+    from analysis.clean.run import build_tables
 
     raw = SHIPPED
     if seed != "shipped":

@@ -1,4 +1,4 @@
-"""Tests for analysis.themes on the hand-written fixture (SYNTHETIC test data)."""
+"""Tests for analysis.analyse.themes on the hand-written fixture (SYNTHETIC test data)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "analysis"))
 import analysis_fixture  # noqa: E402
 
-from analysis import figures, tables, themes  # noqa: E402
+from analysis.analyse import themes
+from analysis.core import tables
+from analysis.publish import figures
 
 
 @pytest.fixture(scope="module")

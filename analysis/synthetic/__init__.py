@@ -16,6 +16,7 @@ Modules:
     diaries       diary register, coded audio diaries, drawings of life events, stand-in images
     coproduction  the EACG review log and the co-produced model-of-care file
     folder        sources.yml, service_map.csv, README.md, manifest.json; :func:`generate`
+                  (``from analysis.synthetic.folder import generate``)
     writers       byte-stable CSV, XLSX and JSON writers
 """
 
@@ -29,6 +30,4 @@ DEFAULT_SEED = 20240930
 
 DEFAULT_SCALE = 1
 
-from analysis.synthetic.folder import generate  # noqa: E402
-
-__all__ = ["DEFAULT_SCALE", "DEFAULT_SEED", "GENERATOR_VERSION", "generate"]
+__all__ = ["DEFAULT_SCALE", "DEFAULT_SEED", "GENERATOR_VERSION"]

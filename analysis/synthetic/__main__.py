@@ -8,7 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from analysis.synthetic import DEFAULT_SCALE, DEFAULT_SEED, generate
+from analysis.synthetic import DEFAULT_SCALE, DEFAULT_SEED
+from analysis.synthetic.folder import generate
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import paths
+from analysis.core import paths
 
 # ----------------------------------------------------------------------------------------------
 # Coded vocabularies written to the REDCap data dictionary (code, label)

@@ -24,7 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.synthetic.cohort import Woman, date_string
-from analysis.synthetic.qualitative import THEMES, Document, _TranscriptBuilder, _conditions, _pick_quote
+from analysis.synthetic.qualitative import (
+    Document, THEMES, _TranscriptBuilder, _conditions, _pick_quote,
+)
 
 DIARY_BANNER = "SYNTHETIC AUDIO DIARY TRANSCRIPT - invented for software testing; not a real diary."
 MODES = (("audio", 0.4), ("photo", 0.3), ("video", 0.1), ("written", 0.2))

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.atomic import write_if_changed
+from analysis.core.atomic import write_if_changed
 from analysis.synthetic import (
     cohort, contacts, coproduction, diaries, qda_export, qualitative, redcap_export, writers,
 )

@@ -3,12 +3,12 @@
 The project holds exactly what the CSV form of the export holds (``SYNTHETIC_codebook.csv``,
 ``SYNTHETIC_coded_segments.csv``, ``SYNTHETIC_professional_segments.csv`` and
 ``transcripts/``): the same codebook, every coding of the women's and the professionals'
-documents and every transcript, written by :mod:`analysis.qda` (reproducible bytes: GUIDs
+documents and every transcript, written by :mod:`analysis.sources.qda` (reproducible bytes: GUIDs
 derived from names, no timestamps, sorted zip entries with a fixed date). ``qda_map.csv`` maps
 each QDA source name to its study document, study ID and wave (here every source is already
 named by its document, so the map is the identity; a real project's map is where NVivo or
 ATLAS.ti source names are tied to study IDs). Reading the project back with
-:func:`analysis.qda.read_coded_data` gives the same frames as reading the CSVs.
+:func:`analysis.sources.qda.read_coded_data` gives the same frames as reading the CSVs.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from analysis.qda import CODEBOOK_COLUMNS, QDA_MAP_COLUMNS, SEGMENT_COLUMNS, make_qda_map
-from analysis.qda.write import project_qdpx_entries, qdpx_bytes
+from analysis.sources.qda import CODEBOOK_COLUMNS, QDA_MAP_COLUMNS, SEGMENT_COLUMNS, make_qda_map
+from analysis.sources.qda.write import project_qdpx_entries, qdpx_bytes
 from analysis.synthetic import writers
 from analysis.synthetic.qualitative import Document
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from analysis.reproducible_zip import workbook_bytes
+from analysis.core.reproducible_zip import workbook_bytes
 
 FIXED_TIME = dt.datetime(2024, 9, 30, 0, 0, 0)
 """Creation and modification time written into every XLSX (the findings-event date)."""

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from analysis.render import conformance
-from analysis.render.check import check_source, parse_attributes
-from analysis.render.engine import render
+from analysis.publish.render import conformance
+from analysis.publish.render.check import check_source
+from analysis.publish.render.engine import render
+from analysis.publish.render.syntax import parse_attributes
 
 
 def write(path: Path, text: str) -> Path:

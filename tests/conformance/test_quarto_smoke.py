@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.render import conformance
+from analysis.publish.render import conformance
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = conformance.corpus_root(ROOT)

@@ -1,7 +1,7 @@
 --[[
 quarto_subset.lua -- gives pandoc the meaning Quarto gives to the supported subset.
 
-Used by analysis/render (the offline renderer). Metadata set by the renderer:
+Used by analysis/publish/render (the offline renderer). Metadata set by the renderer:
   render-format       html | docx | pdf | revealjs | pptx
   render-docdir       folder of the main document (relative image paths start there)
   render-typst-root   root folder handed to typst.compile (pdf only)
