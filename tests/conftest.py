@@ -19,3 +19,27 @@ def isolated_register(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     register.reset_register()
     yield
     register.reset_register()
+
+
+QDA_SEED = 11
+"""Seed of the synthetic study the QDA pipeline tests generate (both forms of the coded data)."""
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A freshly generated synthetic folder (both forms of the coded data, CSV declared)."""
+    from analysis.synthetic.folder import generate
+
+    out = tmp_path_factory.mktemp("generated") / "raw"
+    generate(seed=QDA_SEED, scale=1, out=out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def csv_cleaned(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``generated`` cleaned through the CSV form."""
+    from analysis.clean.run import run_cleaning
+
+    out = tmp_path_factory.mktemp("csv_cleaned") / "derived"
+    run_cleaning(generated, out)
+    return out

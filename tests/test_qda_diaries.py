@@ -31,28 +31,12 @@ from analysis.sources.qda.diaries import diary_sources, validate_diary_map
 from analysis.sources.qda.read import read_project
 from analysis.synthetic.folder import (
     CODEBOOK_FILE, DIARY_FILE, DIARY_SEGMENTS_FILE, PRO_SEGMENTS_FILE, QDPX_FILE, SEGMENTS_FILE,
-    generate,
 )
 from analysis.synthetic.sources import sources_yaml
 
-SEED = 11
 QDE = f"{QDPX_FILE}!project.qde"
 SCHEMA = Path(__file__).resolve().parents[1] / "analysis" / "sources" / "qda" / "schemas" / "Project.xsd"
 DIARY = re.compile(r"_D[0-9]+$")
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("generated") / "raw"
-    generate(seed=SEED, scale=1, out=out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def csv_cleaned(generated: Path, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("csv_cleaned") / "derived"
-    run_cleaning(generated, out)
-    return out
 
 
 @pytest.fixture()

@@ -22,13 +22,11 @@ import yaml
 
 from analysis.clean.run import MANIFEST_FILE, build_tables, owned_files, run_cleaning
 from analysis.core.errors import DataValidationError
-from analysis.synthetic.folder import generate
 from analysis.synthetic.folder import (
     CODEBOOK_FILE, DICTIONARY_FILE, PRO_SEGMENTS_FILE, QDA_MAP_FILE, QDPX_FILE, SEGMENTS_FILE,
 )
 from analysis.synthetic.sources import sources_yaml
 
-SEED = 11
 QDE = f"{QDPX_FILE}!project.qde"
 
 
@@ -75,22 +73,6 @@ def rewrite_qde(raw: Path, change: Callable[[list[str]], None]) -> list[str]:
 def line_of(lines: list[str], needle: str, after: int = 0) -> int:
     """1-based number of the first line after line ``after`` that contains ``needle``."""
     return next(n for n, line in enumerate(lines, 1) if n > after and needle in line)
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    """A freshly generated synthetic folder (both forms of the coded data, CSV declared)."""
-    out = tmp_path_factory.mktemp("generated") / "raw"
-    generate(seed=SEED, scale=1, out=out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def csv_cleaned(generated: Path, tmp_path_factory) -> Path:
-    """``generated`` cleaned through the CSV form."""
-    out = tmp_path_factory.mktemp("csv_cleaned") / "derived"
-    run_cleaning(generated, out)
-    return out
 
 
 @pytest.fixture()

@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.sources.qda.errors import DataValidationError, QdaError, QdaWarning
-from analysis.sources.qda.mapping import source_stem
+from analysis.sources.qda.mapping import map_columns, source_stem
 from analysis.sources.qda.model import QdaProject, SEGMENT_COLUMNS
 from analysis.sources.qda.read import read_project
 
@@ -77,17 +77,7 @@ def validate_diary_map(frame: pd.DataFrame, file: str) -> pd.DataFrame:
     Raises:
         DataValidationError: naming the file, line (header is line 1), column and rule.
     """
-    for column in ("qda_name", "entry_id"):
-        if column not in frame.columns:
-            raise DataValidationError(file, None, column, "required column",
-                                      f"columns are {list(frame.columns)}; expected "
-                                      f"{DIARY_MAP_COLUMNS}")
-    unknown = [c for c in frame.columns if c not in DIARY_MAP_COLUMNS]
-    if unknown:
-        raise DataValidationError(file, None, unknown[0], "unknown column",
-                                  f"allowed columns are {DIARY_MAP_COLUMNS}")
-    table = frame.reindex(columns=DIARY_MAP_COLUMNS).fillna("").astype(str)
-    table = table.apply(lambda column: column.str.strip())
+    table = map_columns(frame, file, list(DIARY_MAP_COLUMNS), ("qda_name", "entry_id"))
     seen: dict[str, int] = {}
     entries: dict[str, int] = {}
     for index, row in enumerate(table.itertuples(index=False)):

@@ -79,21 +79,31 @@ def document_role(document: str) -> tuple[str, str, int | None] | None:
     return None
 
 
+def map_columns(frame: pd.DataFrame, file: str, allowed: list[str], required: tuple[str, ...]) -> pd.DataFrame:
+    """A mapping CSV's ``allowed`` columns as stripped strings (missing ones empty), after
+    checking that every ``required`` column is there and no other column is.
+
+    Raises:
+        DataValidationError: naming the file, the column and the rule.
+    """
+    for column in required:
+        if column not in frame.columns:
+            raise DataValidationError(file, None, column, "required column",
+                                      f"columns are {list(frame.columns)}; expected {allowed}")
+    unknown = [c for c in frame.columns if c not in allowed]
+    if unknown:
+        raise DataValidationError(file, None, unknown[0], "unknown column", f"allowed columns are {allowed}")
+    table = frame.reindex(columns=allowed).fillna("").astype(str)
+    return table.apply(lambda column: column.str.strip())
+
+
 def validate_qda_map(frame: pd.DataFrame, file: str = "qda_map.csv") -> pd.DataFrame:
     """Check a mapping frame and return it with all :data:`QDA_MAP_COLUMNS` as stripped strings.
 
     Raises:
         DataValidationError: naming the file, row (as the CSV line number), column and rule.
     """
-    if "qda_name" not in frame.columns:
-        raise DataValidationError(file, None, "qda_name", "required column",
-                                  f"columns are {list(frame.columns)}; expected {QDA_MAP_COLUMNS}")
-    unknown = [c for c in frame.columns if c not in QDA_MAP_COLUMNS]
-    if unknown:
-        raise DataValidationError(file, None, unknown[0], "unknown column",
-                                  f"allowed columns are {QDA_MAP_COLUMNS}")
-    table = frame.reindex(columns=QDA_MAP_COLUMNS).fillna("").astype(str)
-    table = table.apply(lambda column: column.str.strip())
+    table = map_columns(frame, file, list(QDA_MAP_COLUMNS), ("qda_name",))
     seen: dict[str, int] = {}
     for index, row in enumerate(table.itertuples(index=False)):
         line = index + 2  # header is line 1
