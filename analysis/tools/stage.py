@@ -251,7 +251,7 @@ ENGINE_NAME = "stage"
 
 
 def _register_engine() -> None:
-    """Register papermill's nbclient engine with one change: the notebook is saved at its start
+    """Register (again: registering replaces) papermill's nbclient engine with one change: the notebook is saved at its start
     and end (and by papermill's timed autosave during a long cell), not at every cell's start and
     end.
 
@@ -262,9 +262,6 @@ def _register_engine() -> None:
     """
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 
-    if ENGINE_NAME in papermill_engines._engines:  # noqa: SLF001 - papermill has no public lookup
-        return
-
     class EndSavingManager(NotebookExecutionManager):  # type: ignore[misc]
         """Skips the saves papermill makes at each cell's start and completion."""
 
@@ -274,19 +271,21 @@ def _register_engine() -> None:
             if not self._in_cell_event:
                 super().save(**kwargs)
 
-        def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
+        @contextlib.contextmanager
+        def _no_save(self) -> Any:
             self._in_cell_event = True
             try:
-                super().cell_start(cell, cell_index, **kwargs)
+                yield
             finally:
                 self._in_cell_event = False
 
+        def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
+            with self._no_save():
+                super().cell_start(cell, cell_index, **kwargs)
+
         def cell_complete(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
-            self._in_cell_event = True
-            try:
+            with self._no_save():
                 super().cell_complete(cell, cell_index, **kwargs)
-            finally:
-                self._in_cell_event = False
 
     class EndSavingEngine(NBClientEngine):  # type: ignore[misc]
         """papermill's ``NBClientEngine`` around an :class:`EndSavingManager`."""
