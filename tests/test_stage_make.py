@@ -52,8 +52,16 @@ def _snapshot(folder: Path) -> dict[str, str]:
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("stage-project")
     _copy_project(root)
-    shutil.rmtree(root / ".venv")  # the real environment: the stage runs real papermill
-    (root / ".venv").symlink_to(Path(sys.prefix))
+    # the real environment, so the stage runs real papermill: every entry of it linked, and a
+    # setup stamp of the copy's own, newer than the copied requirements.txt, so make never
+    # reruns setup here (it would install into, and point the .pth of, the shared environment)
+    venv = root / ".venv"
+    shutil.rmtree(venv)
+    venv.mkdir()
+    for entry in Path(sys.prefix).iterdir():
+        if entry.name != ".setup-complete":
+            (venv / entry.name).symlink_to(entry)
+    (venv / ".setup-complete").touch()
     done = _make(root, "data")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert (root / "data_derived" / "notebooks" / "01_clean.ipynb").is_file()
@@ -92,8 +100,10 @@ def test_bad_export_through_make(project: Path, tmp_path: Path, mutation_name: s
 
 def test_a_second_make_in_the_same_checkout_is_refused(project: Path) -> None:
     slow = f"PAPERMILL={sys.executable} -c 'import time; time.sleep(6)'"
-    marker = project / "data_raw" / "synthetic" / "SYNTHETIC_key_events.csv"
-    os.utime(marker)  # cleaning is due, so the first make runs its (slow) stage command
+    # cleaning is due, so the first make runs its (slow) stage command: the raw export's
+    # fingerprint newer than the derived data (touching a raw file would not do: make compares
+    # content fingerprints, and the file's content did not change)
+    os.utime(project / "data_derived" / ".fingerprints" / "raw.sha256")
     first = subprocess.Popen(["make", "--no-print-directory", "data", slow], cwd=project,
                              env=_env(project), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True)

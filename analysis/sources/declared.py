@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime
 import io
 import re
+import zipfile
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
@@ -286,38 +288,107 @@ def _csv_records(text: str, separator: str, file: str = "") -> list[tuple[int, l
 
 
 def _cell_text(value: object) -> str:
+    """A spreadsheet cell's value as the text the readers work with.
+
+    Blank is ``""``; whole numbers have no ``.0`` (Excel stores every number as a float); a
+    date-time is ISO with a space, and a whole-day date reads as that day's midnight (as Excel
+    stores it); a time of day is ISO; anything else (text, booleans, durations) is ``str``.
+    """
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if hasattr(value, "isoformat"):
-        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, datetime.date):
+        return f"{value.isoformat()} 00:00:00"
+    if isinstance(value, datetime.time):
+        return value.isoformat()
     return str(value)
 
 
-def _xlsx_records(path: Path, spec: Mapping, file: str) -> list[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
+XLSX_UNREADABLE = ("readable XLSX workbook",
+                   "export it again from Excel as an unprotected .xlsx workbook")
+"""The rule and the advice of every error about a workbook that cannot be read."""
 
-    unreadable = ("readable XLSX workbook",
-                  "export it again from Excel as an unprotected .xlsx workbook")
+_ERROR_CELL = re.compile(rb'<c [^>]*\bt="e"')
+"""An error cell (``#N/A``, ``#REF!`` ...) in a worksheet's XML."""
+
+
+def _has_error_cells(path: Path) -> bool:
+    """Whether any worksheet of the workbook holds an error cell (``t="e"``).
+
+    calamine reads an error cell as blank, which would hide a broken formula in an export;
+    openpyxl gives its text (``#N/A``), which the column's rules then report.
+    """
+    with zipfile.ZipFile(path) as archive:
+        return any(_ERROR_CELL.search(archive.read(name))
+                   for name in archive.namelist()
+                   if name.startswith("xl/worksheets/") and name.endswith(".xml"))
+
+
+def _xlsx_records(path: Path, spec: Mapping, file: str) -> list[tuple[int, list[str]]]:
+    """(spreadsheet row number, cells as text) of every row of the declared sheet.
+
+    Read with calamine (python-calamine, the Rust reader pandas uses as its ``calamine``
+    engine); a workbook with error cells is read with openpyxl instead, which keeps their text.
+    Both give the same text for every other cell (tests/test_xlsx_reading.py).
+    """
     with open(path, "rb") as handle:
         magic = handle.read(8)
     if magic.startswith(b"\xd0\xcf\x11\xe0"):
-        raise DataValidationError(file, None, None, unreadable[0],
+        raise DataValidationError(file, None, None, XLSX_UNREADABLE[0],
                                   "the file is an OLE container (a password-protected or old "
-                                  f".xls workbook), not an .xlsx; {unreadable[1]}")
+                                  f".xls workbook), not an .xlsx; {XLSX_UNREADABLE[1]}")
+    try:
+        with_errors = _has_error_cells(path)
+    except Exception as error:  # not a zip, or a damaged one  # noqa: BLE001
+        raise _unreadable(file, None, error) from None
+    if with_errors:
+        return _openpyxl_records(path, spec, file)
+    return _calamine_records(path, spec, file)
+
+
+def _unreadable(file: str, row: int | None, error: Exception) -> DataValidationError:
+    return DataValidationError(file, row, None, XLSX_UNREADABLE[0],
+                               f"{type(error).__name__}: {printable_cell(str(error), 200)}; "
+                               f"{XLSX_UNREADABLE[1]}")
+
+
+def _sheet_name(spec: Mapping, names: list[str], file: str) -> str:
+    name = spec.get("sheet") or names[0]
+    if name not in names:
+        raise DataValidationError(file, None, None, "sheet present",
+                                  f"no sheet {name!r}; sheets: {names}")
+    return str(name)
+
+
+def _calamine_records(path: Path, spec: Mapping, file: str) -> list[tuple[int, list[str]]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as error:  # calamine raises several types for a broken file  # noqa: BLE001
+        raise _unreadable(file, None, error) from None
+    sheet_name = _sheet_name(spec, list(workbook.sheet_names), file)
+    try:
+        # skip_empty_area=False: rows and columns count from A1, so numbers are spreadsheet rows
+        rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+    except Exception as error:  # a damaged sheet part fails here  # noqa: BLE001
+        raise _unreadable(file, None, error) from None
+    return [(number, [_cell_text(v) for v in values]) for number, values in enumerate(rows, 1)]
+
+
+def _openpyxl_records(path: Path, spec: Mapping, file: str) -> list[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises several types for a broken file  # noqa: BLE001
-        raise DataValidationError(file, None, None, unreadable[0],
-                                  f"{type(error).__name__}: {printable_cell(str(error), 200)}; "
-                                  f"{unreadable[1]}") from None
+        raise _unreadable(file, None, error) from None
     number = 0
     try:
-        sheet_name = spec.get("sheet") or workbook.sheetnames[0]
-        if sheet_name not in workbook.sheetnames:
-            raise DataValidationError(file, None, None, "sheet present",
-                                      f"no sheet {sheet_name!r}; sheets: {workbook.sheetnames}")
+        sheet_name = _sheet_name(spec, workbook.sheetnames, file)
         records = []
         # values_only: no cell objects; read-only mode yields empty tuples for missing rows,
         # so counting from 1 gives spreadsheet row numbers.
@@ -327,9 +398,7 @@ def _xlsx_records(path: Path, spec: Mapping, file: str) -> list[tuple[int, list[
     except DataValidationError:
         raise
     except Exception as error:  # the sheet is read lazily: a corrupt part fails here  # noqa: BLE001
-        raise DataValidationError(file, number + 1 if number else None, None, unreadable[0],
-                                  f"{type(error).__name__}: {printable_cell(str(error), 200)}; "
-                                  f"{unreadable[1]}") from None
+        raise _unreadable(file, number + 1 if number else None, error) from None
     finally:
         workbook.close()
 
