@@ -236,3 +236,25 @@ def test_anonymisation_log_only_on_secure_side(tmp_path, monkeypatch):
     assert written.parent == (tmp_path / "derived").resolve() or written.parent == tmp_path / "derived"
     with pytest.raises(log.AnonymisationLogError, match="refused"):
         log.write_anonymisation_log(entries, tmp_path / "reports" / "log.csv")
+
+
+def _texts_around_the_digit_thresholds() -> list[str]:
+    """Planted lines, the shortest matches of each digit-bearing rule, Unicode digits, and
+    lines cut to every length so that each crosses each rule's fewest-digits bound."""
+    shortest = ["born 1 May " + "90", "DOB 1/2/" + "90", "born on 1st of June " + "91",
+                "GIR " + "0AA", "9 High " + "Street", "(0141 496 " + "0000)",
+                "+44 141 496 " + "0000", "0044 7700 " + "900123", "dob: ١/٢/" + "٩٠",
+                "ring ０７７００ " + "９００１２３", "no digits here, " + PLANTED["name"], "a@" + "b.co"]
+    lines = planted_lines() + shortest
+    cut = [line[:end] for line in lines for end in range(1, len(line) + 1)]
+    return lines + cut + [" and ".join(lines)]
+
+
+def test_rules_skipped_for_too_few_digits_find_nothing_they_would_have(monkeypatch):
+    """find_identifiers runs a rule only when the text holds at least as many digits as any of
+    its matches: with every bound at zero, every text gives the same spans."""
+    texts = _texts_around_the_digit_thresholds()
+    gated = [identifiers.find_identifiers(text) for text in texts]
+    monkeypatch.setattr(identifiers, "_FEWEST_DIGITS", dict.fromkeys(identifiers._FEWEST_DIGITS, 0))
+    assert [identifiers.find_identifiers(text) for text in texts] == gated
+    assert sum(len(spans) for spans in gated) > len(texts) // 4  # the texts do hold identifiers

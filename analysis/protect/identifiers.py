@@ -216,10 +216,18 @@ def _compiled_names(sources: tuple[str, ...]) -> tuple[re.Pattern[str] | None, d
     return pattern, kinds
 
 
+@lru_cache(maxsize=8)
+def _compiled_names_for(setting: str | None) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    """The compiled name lists for one value of ``$NAME_LISTS`` (``None``: unset)."""
+    return _compiled_names(tuple(str(p) for p in name_list_paths()))
+
+
 def load_name_lists(sources: Sequence[Path | str] | None = None) -> tuple[re.Pattern[str] | None, dict[str, str]]:
-    """Compile the name lists into one case-insensitive whole-word pattern (cached)."""
-    chosen = tuple(str(p) for p in (sources if sources is not None else name_list_paths()))
-    return _compiled_names(chosen)
+    """Compile the name lists into one case-insensitive whole-word pattern (cached; without
+    ``sources``, per value of ``$NAME_LISTS``, so a scan of many short texts reads it cheaply)."""
+    if sources is None:
+        return _compiled_names_for(os.environ.get(NAME_LISTS_ENV))
+    return _compiled_names(tuple(str(p) for p in sources))
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,9 +244,20 @@ class _Span:
     detail: str = ""
 
 
+_ANY_DIGIT = re.compile(r"\d")
+"""A digit as the patterns read it (any Unicode decimal digit)."""
+
+_FEWEST_DIGITS = {"nhs_or_chi": 10, "phone": 9, "date_of_birth": 3, "street_or_postcode": 1}
+"""The fewest digits a match of each pattern holds (an NHS or CHI number: ten; a UK phone number:
+nine after its prefix; a date: three, as in "1 May 90"; a house number or a postcode: one).
+Text with fewer cannot match, so that pattern is not run: most lines of a transcript hold no
+digit, and are scanned for names (and e-mail addresses, if they hold an ``@``) only."""
+
+
 def find_identifiers(text: str, *, name_lists: Sequence[Path | str] | None = None) -> list[_Span]:
     """All identifier spans in ``text`` (internal: spans hold the raw value; use the scan_*
     functions, which mask it)."""
+    digit_count = len(_ANY_DIGIT.findall(text))
     spans: list[_Span] = []
     taken: list[tuple[int, int]] = []
 
@@ -249,7 +268,7 @@ def find_identifiers(text: str, *, name_lists: Sequence[Path | str] | None = Non
         spans.append(_Span(start, end, kind, value, detail))
         taken.append((start, end))
 
-    for pattern in (_TEN_DIGITS, _SIX_FOUR):
+    for pattern in (_TEN_DIGITS, _SIX_FOUR) if digit_count >= _FEWEST_DIGITS["nhs_or_chi"] else ():
         for match in pattern.finditer(text):
             digits = "".join(match.groups())
             if not free(match.start(), match.end()) or not mod11_valid(digits):
@@ -259,21 +278,22 @@ def find_identifiers(text: str, *, name_lists: Sequence[Path | str] | None = Non
                 add(match.start(), match.end(), "chi_number", match.group(0), "valid date and check digit")
             else:
                 add(match.start(), match.end(), "nhs_number", match.group(0), "valid modulus 11")
-    for match in _EMAIL.finditer(text):
+    for match in _EMAIL.finditer(text) if "@" in text else ():
         if free(match.start(), match.end()):
             add(match.start(), match.end(), "email", match.group(0))
-    for match in _DOB.finditer(text):
+    for match in _DOB.finditer(text) if digit_count >= _FEWEST_DIGITS["date_of_birth"] else ():
         start, end = match.span("date")
         if free(start, end):
             add(start, end, "date_of_birth", match.group("date"), "date next to a birth word")
-    for match in _PHONE.finditer(text):
+    for match in _PHONE.finditer(text) if digit_count >= _FEWEST_DIGITS["phone"] else ():
         start, end = match.span("number")
         if free(start, end) and _phone_ok(match.group("number")):
             add(start, end, "phone", match.group("number"))
-    for match in _STREET.finditer(text):
+    street_or_postcode = digit_count >= _FEWEST_DIGITS["street_or_postcode"]
+    for match in _STREET.finditer(text) if street_or_postcode else ():
         if free(match.start(), match.end()):
             add(match.start(), match.end(), "street_address", match.group(0))
-    for match in _POSTCODE.finditer(text):
+    for match in _POSTCODE.finditer(text) if street_or_postcode else ():
         # Unspaced all-hex candidates ("F7F9FB") are colours or hashes, not postcodes.
         if " " not in match.group(0) and re.fullmatch(r"[0-9A-F]+", match.group(0)):
             continue
