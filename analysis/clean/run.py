@@ -254,10 +254,7 @@ def run_cleaning(raw_dir: Path, out_dir: Path) -> CleaningResult:
     raw_dir, out_dir = Path(raw_dir).resolve(), Path(out_dir)
     tables, facts = build_tables(raw_dir)
     sites = list(_site_config()[0]["code"])
-    fingerprints = {
-        site: t.site_fingerprint(tables, site, facts["site_files"].get(site, []))
-        for site in sites
-    }
+    site_fingerprints = t.SiteFingerprints(sites)  # fed as write_tables writes the tables
     inputs = dict(sorted(facts["inputs"].items()))
     raw_fingerprint = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     try:
@@ -271,10 +268,11 @@ def run_cleaning(raw_dir: Path, out_dir: Path) -> CleaningResult:
         "raw_fingerprint": raw_fingerprint,
         "inputs": inputs,
         "row_counts": {name: int(len(frame)) for name, frame in tables.items()},
-        "site_fingerprints": fingerprints,
     }
     with staging_folder(out_dir) as stage:
-        written = t.write_tables(tables, stage)
+        written = t.write_tables(tables, stage, site_fingerprints)
+        fingerprints = site_fingerprints.finish(tables, facts["site_files"])
+        manifest["site_fingerprints"] = fingerprints
         for site, digest in fingerprints.items():
             path = stage / SITES_FOLDER / f"{site}.sha256"
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import BinaryIO
 from pathlib import Path
 
 import pandas as pd
@@ -333,9 +335,10 @@ def sort_table(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame.sort_values(keys, kind="mergesort", na_position="last").reset_index(drop=True)
 
 
-def table_csv_bytes(frame: pd.DataFrame) -> bytes:
+def table_csv_bytes(frame: pd.DataFrame, *, header: bool = True) -> bytes:
     """Return the deterministic UTF-8 CSV bytes of a table (no index, ``\\n``, ISO dates)."""
-    return frame.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d").encode("utf-8")
+    return frame.to_csv(index=False, header=header, lineterminator="\n",
+                        date_format="%Y-%m-%d").encode("utf-8")
 
 
 def table_parquet_bytes(frame: pd.DataFrame) -> bytes:
@@ -346,11 +349,14 @@ def table_parquet_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def write_tables(tables: Mapping[str, pd.DataFrame], folder: Path) -> list[str]:
+def write_tables(tables: Mapping[str, pd.DataFrame], folder: Path,
+                 fingerprints: SiteFingerprints | None = None) -> list[str]:
     """Write each table as ``<name>.parquet`` and ``<name>.csv`` into ``folder``.
 
-    Tables are conformed to their declared layout and sorted first. Returns the file names
-    written (relative to ``folder``).
+    Tables are conformed to their declared layout and sorted first, one at a time. With
+    ``fingerprints``, each site table is also added to the sites' fingerprints, from the same
+    CSV bytes where it can be cut by site (:func:`site_csv`). Returns the file names written
+    (relative to ``folder``).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -360,7 +366,15 @@ def write_tables(tables: Mapping[str, pd.DataFrame], folder: Path) -> list[str]:
             continue
         frame = sort_table(conform(tables[name], name), name)
         (folder / f"{name}.parquet").write_bytes(table_parquet_bytes(frame))
-        (folder / f"{name}.csv").write_bytes(table_csv_bytes(frame))
+        cut = None
+        if fingerprints is not None and name in SITE_TABLES:
+            cut = site_csv(frame, tables.get("participants"))
+            fingerprints.add(name, frame, tables.get("participants"), cut)
+        with open(folder / f"{name}.csv", "wb") as handle:
+            if cut:
+                cut.write_to(handle)
+            else:
+                handle.write(table_csv_bytes(frame))
         written += [f"{name}.parquet", f"{name}.csv"]
     return written
 
@@ -389,35 +403,126 @@ def site_rows(tables: Mapping[str, pd.DataFrame], name: str, site: str) -> pd.Da
 
     Tables without a ``site`` column are matched through ``study_id`` and ``participants``.
     """
-    frame = tables[name]
+    return _site_rows(tables[name], tables.get("participants"), site)
+
+
+def _site_rows(frame: pd.DataFrame, participants: pd.DataFrame | None, site: str) -> pd.DataFrame:
     if "site" in frame.columns:
         return frame.loc[frame["site"] == site]
-    participants = tables["participants"]
+    assert participants is not None, "a table without a site column needs participants"
     ids = set(participants.loc[participants["site"] == site, "study_id"])
     return frame.loc[frame["study_id"].isin(ids)]
+
+
+def row_sites(frame: pd.DataFrame, participants: pd.DataFrame | None) -> list[str | None]:
+    """The site of each row of a site table, as :func:`site_rows` assigns rows to sites
+    (``site`` column, else ``study_id`` through ``participants``; ``None``: no site)."""
+    if "site" in frame.columns:
+        sites = frame["site"]
+    else:
+        assert participants is not None, "a table without a site column needs participants"
+        sites = frame["study_id"].map(dict(zip(participants["study_id"], participants["site"])))
+    return [None if pd.isna(site) else str(site) for site in sites]
+
+
+MAX_CSV_RUNS = 64
+"""Above this many runs of one site (a table not ordered by site) :func:`site_csv` gives up."""
+
+
+@dataclass(frozen=True)
+class SiteCsv:
+    """A table's CSV bytes, cut where the site changes from one row to the next.
+
+    Each row's CSV text depends on that row alone (no column-wide format: see
+    :func:`site_csv`), so the table's file is the header and every run, and a site's rows are
+    the header and that site's runs: the CSV is made once for both.
+    """
+
+    header: bytes
+    runs: tuple[tuple[str | None, bytes], ...]
+    """(site, CSV lines) of each run of consecutive rows of one site (``None``: no site)."""
+
+    def whole(self) -> bytes:
+        """The whole table, byte for byte as :func:`table_csv_bytes` writes it."""
+        return self.header + b"".join(body for _, body in self.runs)
+
+    def write_to(self, handle: BinaryIO) -> None:
+        """Write :meth:`whole` to an open file, run by run (no second copy in memory)."""
+        handle.write(self.header)
+        for _, body in self.runs:
+            handle.write(body)
+
+    def of_site(self, site: str) -> bytes:
+        """The site's rows alone, byte for byte as :func:`table_csv_bytes` of :func:`site_rows`."""
+        return self.header + b"".join(body for key, body in self.runs if key == site)
+
+
+def site_csv(frame: pd.DataFrame, participants: pd.DataFrame | None) -> SiteCsv | None:
+    """A site table's CSV in runs of one site, or ``None`` when it cannot be cut: a column whose
+    CSV format pandas chooses for the whole column (durations, periods), or more than
+    :data:`MAX_CSV_RUNS` runs."""
+    if any(pd.api.types.is_timedelta64_dtype(dtype) or isinstance(dtype, pd.PeriodDtype)
+           for dtype in frame.dtypes):
+        return None
+    sites = row_sites(frame, participants)
+    starts = [0] + [i for i in range(1, len(sites)) if sites[i] != sites[i - 1]]
+    if len(starts) > MAX_CSV_RUNS:
+        return None
+    ends = starts[1:] + [len(sites)]
+    return SiteCsv(table_csv_bytes(frame.iloc[:0]), tuple(
+        (sites[start], table_csv_bytes(frame.iloc[start:end], header=False))
+        for start, end in zip(starts, ends) if end > start))
+
+
+class SiteFingerprints:
+    """Each site's fingerprint: a sha256 over the site's rows of every derived table, plus the
+    codebook and the site's own rows of the cleaning log.
+
+    Fed one stored (conformed, sorted) site table at a time, in :data:`SITE_TABLES` order
+    (:func:`write_tables` does it as it writes them), then :meth:`finish`.
+    """
+
+    def __init__(self, sites: Iterable[str]) -> None:
+        self._digests = {site: hashlib.sha256() for site in sites}
+        self._added: list[str] = []
+
+    def add(self, name: str, frame: pd.DataFrame, participants: pd.DataFrame | None,
+            cut: SiteCsv | None = None) -> None:
+        """Add site table ``name`` (``cut``: its CSV already cut by site, if made)."""
+        order = list(SITE_TABLES)
+        if self._added and order.index(name) <= order.index(self._added[-1]):
+            raise ValueError(f"site tables are added in SITE_TABLES order: {name} after "
+                             f"{self._added[-1]}")
+        self._added.append(name)
+        for site, digest in self._digests.items():
+            digest.update(f"## {name}\n".encode())
+            digest.update(cut.of_site(site) if cut else table_csv_bytes(
+                _site_rows(frame, participants, site).reset_index(drop=True)))
+
+    def finish(self, tables: Mapping[str, pd.DataFrame],
+               log_files: Mapping[str, Iterable[str]]) -> dict[str, str]:
+        """The fingerprints, after the codebook and each site's cleaning-log rows (those
+        whose ``file`` is one of ``log_files[site]``, the raw files only that site has)."""
+        result = {}
+        for site, digest in self._digests.items():
+            if "codebook" in tables:
+                digest.update(b"## codebook\n")
+                digest.update(table_csv_bytes(tables["codebook"]))
+            if "cleaning_log" in tables:
+                log = tables["cleaning_log"]
+                digest.update(b"## cleaning_log\n")
+                digest.update(table_csv_bytes(log.loc[log["file"].isin(list(log_files.get(site, [])))]))
+            result[site] = digest.hexdigest()
+        return result
 
 
 def site_fingerprint(
     tables: Mapping[str, pd.DataFrame], site: str, log_files: Iterable[str] = ()
 ) -> str:
-    """Return a sha256 over one site's rows of every derived table, plus the codebook.
-
-    Rows of the cleaning log are included when their ``file`` is one of ``log_files`` (the raw
-    files that belong only to this site, e.g. its contact log). Tables must already be
-    conformed and sorted (as :func:`write_tables` stores them).
-    """
-    digest = hashlib.sha256()
+    """Return one site's fingerprint (:class:`SiteFingerprints`) from tables already conformed
+    and sorted (as :func:`write_tables` stores them)."""
+    fingerprints = SiteFingerprints([site])
     for name in SITE_TABLES:
-        if name not in tables:
-            continue
-        rows = site_rows(tables, name, site).reset_index(drop=True)
-        digest.update(f"## {name}\n".encode())
-        digest.update(table_csv_bytes(rows))
-    if "codebook" in tables:
-        digest.update(b"## codebook\n")
-        digest.update(table_csv_bytes(tables["codebook"]))
-    if "cleaning_log" in tables:
-        log = tables["cleaning_log"]
-        digest.update(b"## cleaning_log\n")
-        digest.update(table_csv_bytes(log.loc[log["file"].isin(list(log_files))]))
-    return digest.hexdigest()
+        if name in tables:
+            fingerprints.add(name, tables[name], tables.get("participants"))
+    return fingerprints.finish(tables, {site: log_files})[site]
