@@ -422,7 +422,7 @@ def row_sites(frame: pd.DataFrame, participants: pd.DataFrame | None) -> list[st
     else:
         assert participants is not None, "a table without a site column needs participants"
         sites = frame["study_id"].map(dict(zip(participants["study_id"], participants["site"])))
-    return [None if pd.isna(site) else str(site) for site in sites]
+    return sites.astype(object).where(sites.notna(), None).tolist()
 
 
 MAX_CSV_RUNS = 64
