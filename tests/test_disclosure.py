@@ -266,6 +266,33 @@ def test_register_combines_repeated_names_and_keeps_latest_process(tmp_path):
     assert combined["tbl-y"]["passed"] is True and combined["tbl-y"]["primary_suppressed"] == 2
 
 
+def test_a_stage_rerun_replaces_its_earlier_runs_entries(tmp_path):
+    """An incremental build reruns one site notebook, which no longer releases tbl-old: the
+    register lists what the latest run of each stage released, sorted by name."""
+    target = tmp_path / "register.jsonl"
+    site, synthesis = "02_site_profile_glasgow", "03_synthesis"
+    rows = [
+        {"table": f"{site}/tbl-old", "passed": True, "pid": 10, "time": 1.0, "notebook": site},
+        {"table": f"{site}/tbl-kept", "passed": False, "pid": 10, "time": 1.1, "notebook": site},
+        {"table": f"{synthesis}/tbl-b", "passed": True, "pid": 11, "time": 1.2, "notebook": synthesis},
+        {"table": f"{site}/tbl-kept", "passed": True, "pid": 12, "time": 9.0, "notebook": site},
+        {"table": "tbl-interactive", "passed": True, "pid": 13, "time": 0.5, "notebook": ""},
+    ]
+    target.write_text("".join(json.dumps({**r, "profile": "study"}) + "\n" for r in rows))
+    combined = register.read_register(target)
+    assert [e["table"] for e in combined] == [
+        f"{site}/tbl-kept", f"{synthesis}/tbl-b", "tbl-interactive"]
+    assert combined[0]["passed"] is True and combined[0]["calls"] == 1
+
+
+def test_the_stage_runner_names_the_notebook_for_the_register(monkeypatch):
+    from analysis.tools import stage
+    assert stage.NOTEBOOK_ENV == register.NOTEBOOK_ENV == "PAPERMILL_NOTEBOOK"
+    monkeypatch.setenv(register.NOTEBOOK_ENV, "02_site_profile_ayrshire")
+    entry = register.record(register.RegisterEntry(table="t", kind="table", profile="study", passed=True))
+    assert entry.notebook == "02_site_profile_ayrshire"
+
+
 def test_audit_shortcut_agrees_with_exact_ranges_on_random_tables():
     """The audit solves a cell's minimum only when its maximum does not already show the width it
     needs (the true table is a solution, so the minimum is at most the true value). On every cell

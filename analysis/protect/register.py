@@ -21,6 +21,10 @@ from typing import Any, Literal
 from analysis.core import paths
 from analysis.protect.policy import DisclosureError
 
+NOTEBOOK_ENV: str = "PAPERMILL_NOTEBOOK"
+"""Environment variable: the stage notebook whose run records the entries (set by the stage
+runner, :mod:`analysis.tools.stage`, e.g. ``02_site_profile_glasgow``)."""
+
 REGISTER_ENV: str = "DISCLOSURE_REGISTER"
 """Environment variable: path of the JSON-lines register (default ``$DATA_DERIVED/disclosure_register.jsonl``).
 Set it to ``off`` to keep entries in memory only."""
@@ -56,6 +60,8 @@ class RegisterEntry:
     replaced_by_sentence: bool = False
     """Whether no design met the target and the table was replaced by a sentence."""
     notebook: str = ""
+    """The stage notebook whose run recorded the entry (``$PAPERMILL_NOTEBOOK``; empty outside
+    a stage)."""
     pid: int = 0
     time: float = 0.0
 
@@ -81,7 +87,7 @@ def record(entry: RegisterEntry) -> RegisterEntry:
     """
     entry.pid = os.getpid()
     entry.time = time.time()
-    entry.notebook = entry.notebook or os.environ.get("PAPERMILL_NOTEBOOK", "")
+    entry.notebook = entry.notebook or os.environ.get(NOTEBOOK_ENV, "")
     with _REGISTER_LOCK:
         _REGISTER.append(entry)
         target = register_path()
@@ -117,23 +123,36 @@ def suppressed_share(entry: Mapping[str, Any] | RegisterEntry) -> float | None:
 
 
 def read_register(path: Path | str | None = None) -> list[dict[str, Any]]:
-    """Read a register file (missing file: empty list), one combined entry per table name.
+    """Read a register file (missing file: empty list), one combined entry per table name,
+    sorted by name.
 
     A name may be recorded several times: by one process releasing a figure's counts group by
     group (combined: passed only if every call passed, counts summed, smallest k kept), or by a
     notebook re-run later in an incremental build (only the latest process's entries count).
+    A stage notebook's latest run replaces everything its earlier runs recorded, so a table it
+    no longer releases is no longer listed.
     """
     target = Path(path) if path is not None else register_path()
     if target is None or not target.exists():
         return []
-    by_name: dict[str, list[dict[str, Any]]] = {}
+    entries: list[dict[str, Any]] = []
     for number, line in enumerate(target.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            entry = json.loads(line)
+            entries.append(json.loads(line))
         except json.JSONDecodeError as exc:
             raise DisclosureError(f"{target}: line {number}: not JSON ({exc})") from exc
+    latest_run: dict[str, tuple[float, Any]] = {}
+    for entry in entries:
+        notebook = entry.get("notebook") or ""
+        if notebook and entry.get("time", 0) >= latest_run.get(notebook, (float("-inf"), None))[0]:
+            latest_run[notebook] = (entry.get("time", 0), entry.get("pid"))
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for entry in sorted(entries, key=lambda e: str(e.get("table"))):
+        notebook = entry.get("notebook") or ""
+        if notebook and entry.get("pid") != latest_run[notebook][1]:
+            continue  # an earlier run of this stage
         by_name.setdefault(str(entry.get("table")), []).append(entry)
     combined: list[dict[str, Any]] = []
     for entries in by_name.values():

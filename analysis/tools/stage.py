@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.core.atomic import FILE_MODE, write_text
+from analysis.protect.register import NOTEBOOK_ENV
 
 ERROR_REPORT_ENV = "STAGE_ERROR_REPORT"
 """Environment variable naming the JSON file the kernel writes a data error's fields to."""
@@ -332,8 +333,11 @@ def run_stage(notebook: Path, output: Path, parameters: Mapping[str, Any], *,
     os.close(report_handle)
     report_file = Path(report_name)
     report_file.unlink()
-    previous = os.environ.get(ERROR_REPORT_ENV)
+    # the kernel inherits both: where to report a data error, and which stage's run records
+    # disclosure-register entries (a later run of the stage supersedes them)
+    previous = {key: os.environ.get(key) for key in (ERROR_REPORT_ENV, NOTEBOOK_ENV)}
     os.environ[ERROR_REPORT_ENV] = str(report_file)
+    os.environ[NOTEBOOK_ENV] = output.stem
     failure: BaseException | None = None
     try:
         _register_engine()
@@ -347,10 +351,11 @@ def run_stage(notebook: Path, output: Path, parameters: Mapping[str, Any], *,
     except Exception as error:  # noqa: BLE001 - every failure is reported below
         failure = error
     finally:
-        if previous is None:
-            os.environ.pop(ERROR_REPORT_ENV, None)
-        else:
-            os.environ[ERROR_REPORT_ENV] = previous
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     if failure is None:
         os.replace(running, output)
         failed_path(output).unlink(missing_ok=True)
