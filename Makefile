@@ -96,7 +96,6 @@ CLEAN_CODE   := $(CORE_CODE) $(call py_in,sources clean) $(PROTECT_CODE) $(SHOW_
 SITE_CODE    := $(CORE_CODE) $(call py_in,analyse) $(PROTECT_CODE) $(SHOW_CODE) $(CONFIG) $(CLEAN_SUMMARY)
 SYNTH_CODE   := $(SITE_CODE) $(call py_in,sources clean)
 CHECK_CODE   := $(CORE_CODE) $(PROTECT_CODE)
-BRIEF_CODE   := $(CORE_CODE) analysis/publish/__init__.py analysis/publish/briefings.py
 
 SITE_NBS   := $(foreach s,$(SITES),$(NB_OUT)/02_site_profile_$(s).ipynb)
 SYNTH_NB   := $(NB_OUT)/03_synthesis.ipynb
@@ -105,6 +104,8 @@ VARIABLES  := _variables.yml
 RENDER     := $(PY) -m analysis.publish.render --engine $(ENGINE) --out $(OUT)
 TEMPLATES  := $(wildcard reports/_templates/*) _quarto.yml
 RENDER_CODE := $(CORE_CODE) analysis/publish/__init__.py $(call py_in,publish/render) $(TEMPLATES)
+# a briefing renders in its own process with the renderer's code
+BRIEF_CODE := $(RENDER_CODE) analysis/publish/briefings.py
 REPORT_SRC := reports/report.qmd $(wildcard reports/report/*.qmd) reports/references.bib \
               reports/vancouver.csl
 SLIDES_SRC := reports/slides.qmd

@@ -109,7 +109,7 @@ def test_expected_labels(executed) -> None:
         "tbl-models-of-care", "tbl-retention-all", "fig-contacts-by-site", "tbl-placements-birth",
         "tbl-placements-18m", "fig-placements", "tbl-framework-matrix", "fig-theme-site", "fig-theme-wave-all",
         "tbl-trajectory-definitions", "fig-trajectories", "tbl-cooccurrence", "fig-cooccurrence", "fig-cooccurrence-interviews", "fig-pathways",
-        "tbl-accounts", "tbl-diary-summary", "fig-themes-by-source", "tbl-diary-quotes", "fig-life-events",
+        "tbl-accounts", "tbl-accounts-examples", "tbl-diary-summary", "fig-themes-by-source", "tbl-diary-quotes", "fig-life-events",
         "fig-diary-gallery", "fig-model-of-care", "tbl-model-findings", "tbl-eacg-shaped", "tbl-gripp2",
     }
 

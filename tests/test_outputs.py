@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis.protect import register
-from analysis.protect.outputs import disclosure_footnote, release_counts, release_table
+from analysis.protect.outputs import disclosure_footnote, release_counts, release_table, release_text_columns
 from analysis.protect.person_level import release_participant_level
 from analysis.protect.policy import DisclosureError, get_profile
 
@@ -229,3 +229,18 @@ def test_reference_tables_are_recorded_and_counts_are_refused():
     assert any(e.table == "tbl-features" and e.kind == "reference" and e.passed for e in session_register())
     with pytest.raises(DisclosureError, match="numeric column"):
         release_reference_table(pd.DataFrame({"site": ["a"], "n": [3]}), name="tbl-n", source="x")
+
+
+def test_text_columns_of_a_released_table_are_shown_apart_without_its_counts():
+    """A wide table set as two: the counts in the released table, its quotations in a second
+    table that may hold no count and no column the released table does not have."""
+    table = pd.DataFrame({"Theme": ["Stigma", "Trust"], "Women": [12, 2], "Quote": ["a", "b"]})
+    released = release_table(table, name="x/tbl-wide", count_columns=["Women"], row_totals_published=False)
+    shown = release_text_columns(released, ["Theme", "Quote"], name="x/tbl-wide-quotes", of="x/tbl-wide")
+    assert shown.to_dict("list") == {"Theme": ["Stigma", "Trust"], "Quote": ["a", "b"]}
+    entry = {e["table"]: e for e in register.read_register()}["x/tbl-wide-quotes"]
+    assert entry["kind"] == "reference" and entry["notes"] == ["text columns of x/tbl-wide, released with its counts"]
+    with pytest.raises(DisclosureError, match="numeric column"):
+        release_text_columns(table, ["Theme", "Women"], name="x/t2", of="x/tbl-wide")
+    with pytest.raises(DisclosureError, match=r"\['Age'\] not in the released table"):
+        release_text_columns(released, ["Theme", "Age"], name="x/t3", of="x/tbl-wide")

@@ -518,6 +518,28 @@ def release_reference_table(table: pd.DataFrame, *, name: str, source: str,
     return table.copy()
 
 
+def release_text_columns(released: pd.DataFrame, columns: Sequence[str], *, name: str, of: str,
+                         profile: str | None = None, policy: Policy | None = None) -> pd.DataFrame:
+    """Show label and text columns of a table :func:`release_table` already released (its
+    example quotations, say) as a table of their own, so a wide table can be set as two.
+
+    Only columns of ``released`` are shown, and no numeric one (counts stay in the released
+    table, under its disclosure control). Recorded in the register as part of ``of``.
+    """
+    prof = get_profile(profile, policy)
+    missing = [str(c) for c in columns if c not in released.columns]
+    numeric = [str(c) for c in columns if c in released.columns
+               and pd.api.types.is_numeric_dtype(released[c]) and not pd.api.types.is_bool_dtype(released[c])]
+    if missing or numeric:
+        raise DisclosureError(f"table {name!r}: " + (f"column(s) {missing} not in the released table {of!r}"
+                                                     if missing else f"numeric column(s) {numeric} (rule: "
+                                                     "counts are shown only in the table released with them)"))
+    shown = released.loc[:, list(columns)].copy()
+    record(RegisterEntry(table=name, kind="reference", profile=prof.name, passed=True, cells=int(shown.size),
+                         notes=[f"text columns of {of}, released with its counts"]))
+    return shown
+
+
 def release_counts_by_row(
     counts: pd.DataFrame,
     *,

@@ -17,7 +17,8 @@ The instantiated source ``<target>.qmd`` is written to a private, git-ignored bu
 the project (``reports/_output/.briefings-build/<target>-XXXX/``), with its document-relative
 paths (bibliography, csl, embed, include) rewritten for that folder, so it renders from there with
 real Quarto or the offline renderer.
-:func:`render_briefing` then runs ``python -m analysis.publish.render`` on it and moves the result to
+:func:`render_briefing` then renders it (:func:`analysis.publish.render.engine.render`, in this
+process) and moves the result to
 ``<out>/<target>.<ext>`` atomically (a reader never sees a half-written briefing).
 
 Command line (used by the Makefile)::
@@ -29,10 +30,10 @@ Command line (used by the Makefile)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -45,6 +46,8 @@ import yaml
 
 from analysis.core import atomic
 from analysis.core.paths import CONFIG_DIR, PROJECT_ROOT
+from analysis.publish.render.engine import render
+from analysis.publish.render.errors import RenderError
 
 BRIEFING_SOURCE: Final[Path] = PROJECT_ROOT / "reports" / "briefing.qmd"
 """The one parameterised briefing source."""
@@ -382,19 +385,18 @@ def render_briefing(
         instance = build_dir / f"{target}.qmd"
         instance.write_text(_rebase_relative_paths(text, source.parent, build_dir), encoding="utf-8")
         render_out = build_dir / "_out"
-        command = [sys.executable, "-m", "analysis.publish.render", str(instance), "--to", fmt,
-                   "--out", str(render_out), "--engine", engine]
-        result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise BriefingError(f"rendering the {target} briefing to {fmt} failed:\n"
-                                + (result.stderr or result.stdout).strip())
+        # the renderer in this process (its own process cost a second Python start-up: about
+        # 1 s of CPU a briefing), from the project folder as `python -m analysis.publish.render`
+        try:
+            with contextlib.chdir(PROJECT_ROOT):
+                render(instance, [fmt], render_out, engine=engine)
+        except RenderError as error:
+            raise BriefingError(f"rendering the {target} briefing to {fmt} failed:\n{error}") from None
         produced = render_out / f"{target}.{fmt}"
         if not produced.is_file():
             raise BriefingError(f"the renderer reported success but wrote no {produced.name} in {render_out}")
         final = out_dir / f"{target}.{fmt}"
         atomic.write_bytes(final, produced.read_bytes())
-        if result.stdout.strip():
-            print(result.stdout.strip())
         return final
     finally:
         shutil.rmtree(build_dir, ignore_errors=True)
