@@ -185,3 +185,29 @@ def test_notebook_is_written_at_start_and_end_not_at_every_cell(runner, monkeypa
     ran = [c for c in failed["cells"] if c["cell_type"] == "code" and c["execution_count"]]
     assert status == stage.EXIT_DATA_ERROR and len(ran) >= 2
     assert any("running data" in "".join(o.get("text", "")) for c in ran for o in c["outputs"])
+
+
+def test_a_stage_kernel_validates_a_chart_once_and_still_refuses_an_invalid_one(monkeypatch) -> None:
+    """The stage's kernel extension turns off altair's validation at every building step (its
+    debug mode); the finished spec is still validated, so a wrong chart still fails."""
+    import altair as alt
+    import pandas as pd
+    from altair.utils import schemapi
+
+    from analysis.publish.figures import chart_spec
+
+    class FakeShell:
+        class events:  # noqa: N801 - IPython's attribute name
+            @staticmethod
+            def register(event: str, callback: object) -> None:
+                pass
+
+    monkeypatch.setattr(schemapi, "DEBUG_MODE", True)
+    monkeypatch.delenv(stage.ERROR_REPORT_ENV, raising=False)
+    stage.load_ipython_extension(FakeShell())
+    assert schemapi.DEBUG_MODE is False
+    frame = pd.DataFrame({"x": [1, 2]})
+    wrong = alt.Chart(frame).mark_bar().encode(x=alt.X("x:Q", bin="sometimes"))  # bin: bool or params
+    with pytest.raises(Exception, match="bin"):
+        chart_spec(wrong)
+    assert chart_spec(alt.Chart(frame).mark_bar().encode(x="x:Q"))["mark"]["type"] == "bar"

@@ -204,7 +204,15 @@ def load_ipython_extension(ipython: Any) -> None:
 
     After each cell, if the cell raised a DataValidationError and ``$STAGE_ERROR_REPORT`` is
     set, the error's fields are written there. The notebook's own output is not changed.
+
+    Also turns off altair's debug mode, which validates a chart against the Vega-Lite schema at
+    every step of building it: the stage keeps the one validation of the finished spec
+    (``to_dict``, in :func:`analysis.publish.figures.chart_spec`), so an invalid chart still
+    stops the build, for about a tenth of a site profile's CPU. JupyterLab keeps the default.
     """
+    from altair.utils import schemapi
+
+    schemapi.disable_debug_mode()
     path = os.environ.get(ERROR_REPORT_ENV)
     if not path:
         return
