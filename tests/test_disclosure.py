@@ -294,9 +294,10 @@ def test_the_stage_runner_names_the_notebook_for_the_register(monkeypatch):
 
 
 def test_audit_shortcut_agrees_with_exact_ranges_on_random_tables():
-    """The audit solves a cell's minimum only when its maximum does not already show the width it
-    needs (the true table is a solution, so the minimum is at most the true value). On every cell
-    of 60 random suppressed tables, that decides 'too narrow' exactly as the full ranges do."""
+    """The audit skips a cell's programs when tables the intruder cannot rule out (the true one,
+    the solver's optima) already show the width it needs, and solves its minimum only when its
+    maximum does not. On every cell of 60 random suppressed tables, that decides 'too narrow'
+    exactly as the full ranges do, and every range it reports lies within the true one."""
     rng = np.random.default_rng(20261202)
     checked = shortcut_taken = 0
     for _ in range(60):
@@ -310,8 +311,11 @@ def test_audit_shortcut_agrees_with_exact_ranges_on_random_tables():
                 quick = intruder_ranges(result.values, result.status, wide_enough=width, **kwargs)
                 for cell, (lo, hi) in exact.items():
                     q_lo, q_hi = quick[cell]
-                    assert q_hi == hi and lo <= q_lo <= result.values[cell] <= hi
-                    assert (hi - lo >= width) == (q_hi - q_lo >= width), (counts, cell)
+                    tiny = 1e-6  # the solver's optima carry rounding noise; tables found are whole
+                    assert lo - tiny <= q_lo <= q_hi <= hi + tiny and lo - tiny <= result.values[cell] <= hi + tiny
+                    assert (hi - lo >= width - tiny) == (q_hi - q_lo >= width - tiny), (counts, cell)
+                    if (q_lo, q_hi) != (lo, hi):
+                        assert q_hi - q_lo >= width  # only a wide enough range is cut short
                     checked += 1
-                    shortcut_taken += q_lo != lo
+                    shortcut_taken += (q_lo, q_hi) != (lo, hi)
     assert checked > 200 and shortcut_taken > 0

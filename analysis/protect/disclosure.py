@@ -131,12 +131,13 @@ def intruder_ranges(
     primary cells lie in ``primary_bounds`` (``None``: anything >= 0) and secondary cells are 0
     or at least ``secondary_floor`` (``None``: anything >= 0). Counts are integers.
 
-    ``wide_enough`` is the audit's shortcut. The true table is one solution, so every cell's
-    range holds its true value ``v``; once the maximum ``hi`` is at least ``v + wide_enough``,
-    the range is at least that wide whatever its minimum, and the minimum is not solved: the
-    cell is reported as ``(v, hi)``, a sub-range of the true one that already shows the width
-    asked for. Every other cell's range is exact. (Taken only when the true table meets the
-    intruder's bounds, so that it is a solution.)
+    ``wide_enough`` is the audit's shortcut: a cell whose range is at least ``wide_enough`` wide
+    may be reported as a sub-range of its true range that is already that wide, found without
+    solving both programs; every other cell's range is exact. Any table the intruder cannot rule
+    out bounds every cell's range: the true table (when it meets the intruder's bounds) and each
+    optimum the solver returns (checked exactly before it is used). A cell that two such tables
+    already show taking values ``wide_enough`` apart needs no program at all; otherwise its
+    maximum is solved, and its minimum only if the maximum does not already show the width.
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -171,6 +172,7 @@ def intruder_ranges(
             rows_a.append(coef)
             lo_b.append(-known)
             hi_b.append(-known)
+    n_lines = len(rows_a)
     for offset, cell in enumerate(switched):
         switch = n_var + offset
         upper[switch] = 1.0
@@ -192,6 +194,20 @@ def intruder_ranges(
         for c in suppressed
     )
 
+    # Tables the intruder cannot rule out, one row each (the suppressed cells' values).
+    line_rows = np.vstack(rows_a[:n_lines])[:, :n_var] if n_lines else np.zeros((0, n_var))
+    line_sums = np.asarray(lo_b[:n_lines], dtype=float)
+    floors = [index[c] for c in switched]
+    witnesses: list[np.ndarray] = []
+    if true_is_solution:
+        witnesses.append(np.array([float(values[c]) for c in suppressed]))
+
+    def possible(table: np.ndarray) -> bool:
+        """Whether ``table`` (whole counts) meets every line and every bound of the intruder."""
+        return bool(np.array_equal(line_rows @ table, line_sums)
+                    and np.all(table >= lower[:n_var]) and np.all(table <= upper[:n_var])
+                    and all(table[k] == 0 or table[k] >= secondary_floor for k in floors))
+
     def extreme(cell: tuple[int, int], direction: float) -> float:
         """The cell's minimum (``direction`` 1) or maximum (-1) over every table the intruder
         cannot rule out."""
@@ -204,13 +220,27 @@ def intruder_ranges(
             return np.inf if direction < 0 else -np.inf
         if not res.success:
             raise DisclosureError(f"audit of cell {cell} failed: {res.message}")
+        if wide_enough is not None:
+            table = np.round(res.x[:n_var])
+            if possible(table):
+                witnesses.append(table)
         return float(direction * res.fun)
+
+    def seen(cell: tuple[int, int]) -> tuple[float, float]:
+        """The cell's lowest and highest value in the tables found so far."""
+        column = [float(w[index[cell]]) for w in witnesses]
+        return (min(column), max(column)) if column else (np.inf, -np.inf)
 
     ranges: dict[tuple[int, int], tuple[float, float]] = {}
     for cell in targets:
+        if wide_enough is not None:
+            low, high = seen(cell)
+            if high - low >= wide_enough:
+                ranges[cell] = (low, high)
+                continue
         hi = extreme(cell, -1.0)
-        if wide_enough is not None and true_is_solution and hi - float(values[cell]) >= wide_enough:
-            ranges[cell] = (float(values[cell]), hi)
+        if wide_enough is not None and hi - seen(cell)[0] >= wide_enough:
+            ranges[cell] = (seen(cell)[0], hi)
         else:
             ranges[cell] = (extreme(cell, 1.0), hi)
     return ranges
