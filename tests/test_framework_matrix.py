@@ -61,3 +61,33 @@ def test_write_xlsx(data, tmp_path) -> None:
     again = framework_matrix.write_matrix_xlsx(matrix, tmp_path / "fm2.xlsx", segments=data["segments"], synthetic=True, k_achieved=3)
     assert again.read_bytes() == path.read_bytes()
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+
+def _ordered(segments: pd.DataFrame) -> pd.DataFrame:
+    return segments.sort_values(["study_id", "theme_id", "wave", "segment_id"], kind="mergesort").assign(
+        wave=lambda f: f["wave"].astype(int), code_label=lambda f: f["code_id"].astype(str),
+        segment_id=lambda f: f["segment_id"].astype(str))
+
+
+def test_one_pass_grouping_gives_pandas_table(data) -> None:
+    """The one-pass grouping gives the table pandas' groupby gives, dtypes included."""
+    ordered = _ordered(data["segments"])
+    reference = ordered.groupby(["study_id", "theme_id"], sort=True).agg(
+        waves=("wave", lambda w: sorted(set(w))), segments=("segment_id", "size"),
+        codes=("code_label", lambda c: list(dict.fromkeys(c))), segment_ids=("segment_id", list),
+        first_text=("text", "first")).reset_index()
+    pd.testing.assert_frame_equal(framework_matrix._woman_theme_groups(ordered), reference)
+
+
+def test_a_missing_first_text_takes_the_next_one(data) -> None:
+    """pandas' "first" skips a missing value; matrix_long keeps that rule."""
+    segments = data["segments"].copy()
+    first = _ordered(segments).index[0]
+    second_text = str(_ordered(segments)["text"].iloc[1])
+    segments["text"] = segments["text"].astype(object)
+    segments.loc[first, "text"] = None
+    long = framework_matrix.matrix_long(segments, data["codebook"])
+    row = long.iloc[0]
+    assert _ordered(data["segments"]).iloc[1][["study_id", "theme_id"]].tolist() == [row["study_id"], row["theme_id"]]
+    assert " ".join(second_text.split())[:20] in row["summary"]

@@ -12,6 +12,7 @@ Quasi-identifiers shown beside each woman must first pass through
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,14 +56,16 @@ def matrix_long(segments: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
         code_label=lambda f: f["code_id"].map(leaf).fillna(f["code_id"]).astype(str),
         segment_id=lambda f: f["segment_id"].astype(str),
     )
-    grouped = ordered.groupby(["study_id", "theme_id"], sort=True)
-    agg = grouped.agg(
-        waves=("wave", lambda w: sorted(set(w))),
-        segments=("segment_id", "size"),
-        codes=("code_label", lambda c: list(dict.fromkeys(c))),
-        segment_ids=("segment_id", list),
-        first_text=("text", "first"),
-    ).reset_index()
+    if ordered["text"].notna().all():
+        agg = _woman_theme_groups(ordered)
+    else:  # a group's first text is its first non-missing one: pandas' "first"
+        agg = ordered.groupby(["study_id", "theme_id"], sort=True).agg(
+            waves=("wave", lambda w: sorted(set(w))),
+            segments=("segment_id", "size"),
+            codes=("code_label", lambda c: list(dict.fromkeys(c))),
+            segment_ids=("segment_id", list),
+            first_text=("text", "first"),
+        ).reset_index()
     agg["theme"] = agg["theme_id"].map(themes).fillna(agg["theme_id"])
     agg["summary"] = [
         cell_summary(w, c, str(t), i) for w, c, t, i in zip(agg["waves"], agg["codes"], agg["first_text"], agg["segment_ids"])
@@ -70,6 +73,21 @@ def matrix_long(segments: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
     rows = agg
     columns = ["study_id", "theme_id", "theme", "waves", "segments", "codes", "segment_ids", "summary"]
     return rows[columns] if len(rows) else pd.DataFrame(columns=columns)
+
+
+def _woman_theme_groups(ordered: pd.DataFrame) -> pd.DataFrame:
+    """One row per woman and theme of segments already sorted by woman, theme, wave and segment:
+    the waves, segment count, codes (first-seen order), segment ids and first text. The same
+    table as pandas' groupby with these aggregations, in one pass instead of a Python call per
+    group and aggregation (34,000 groups at 100 times the study)."""
+    columns = [ordered[c].tolist() for c in ("study_id", "theme_id", "wave", "code_label", "segment_id", "text")]
+    rows = []
+    for (study_id, theme_id), members in itertools.groupby(zip(*columns), key=lambda r: (r[0], r[1])):
+        group = list(members)
+        rows.append((study_id, theme_id, sorted({r[2] for r in group}), len(group),
+                     list(dict.fromkeys(r[3] for r in group)), [r[4] for r in group], group[0][5]))
+    out = pd.DataFrame(rows, columns=["study_id", "theme_id", "waves", "segments", "codes", "segment_ids", "first_text"])
+    return out.astype({c: ordered[c].dtype for c in ("study_id", "theme_id")} | {"first_text": ordered["text"].dtype})
 
 
 def cell_summary(waves: Sequence[int], codes: Sequence[str], first_text: str, segment_ids: Sequence[str]) -> str:
