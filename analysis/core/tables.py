@@ -12,8 +12,8 @@ import hashlib
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import BinaryIO
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 import pyarrow as pa
@@ -504,10 +504,11 @@ class SiteFingerprints:
         """The fingerprints, after the codebook and each site's cleaning-log rows (those
         whose ``file`` is one of ``log_files[site]``, the raw files only that site has)."""
         result = {}
+        codebook = table_csv_bytes(tables["codebook"]) if "codebook" in tables else None
         for site, digest in self._digests.items():
-            if "codebook" in tables:
+            if codebook is not None:
                 digest.update(b"## codebook\n")
-                digest.update(table_csv_bytes(tables["codebook"]))
+                digest.update(codebook)
             if "cleaning_log" in tables:
                 log = tables["cleaning_log"]
                 digest.update(b"## cleaning_log\n")

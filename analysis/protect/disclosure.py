@@ -239,8 +239,9 @@ def intruder_ranges(
                 ranges[cell] = (low, high)
                 continue
         hi = extreme(cell, -1.0)
-        if wide_enough is not None and hi - seen(cell)[0] >= wide_enough:
-            ranges[cell] = (seen(cell)[0], hi)
+        low = seen(cell)[0]  # after the maximum: its optimum may be a new table
+        if wide_enough is not None and hi - low >= wide_enough:
+            ranges[cell] = (low, hi)
         else:
             ranges[cell] = (extreme(cell, 1.0), hi)
     return ranges
