@@ -87,7 +87,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
            "JUPYTER_RUNTIME_DIR": str(work / "runtime"), "JUPYTER_DATA_DIR": str(work / "data"),
            "JUPYTERLAB_WORKSPACES_DIR": str(work / "workspaces")}
     subprocess.run(
-        [sys.executable, "-m", "papermill", "--no-progress-bar", "--log-level", "WARNING", "--cwd", str(PROJECT_ROOT),
+        [sys.executable, "-m", "analysis.tools.stage", "run", "--cwd", str(PROJECT_ROOT),
          str(PROJECT_ROOT / "notebooks" / "02_site_profile.ipynb"), str(root / SITE_NOTEBOOK),
          "-p", "site", "east_london", "-p", "data_derived", str(derived), "-p", "figures_dir", str(work / "figures")],
         env=env, check=True, capture_output=True, timeout=600,

@@ -3,7 +3,8 @@
 Checks the contract of analysis/CONTRACTS.md: every labelled figure cell displays one bundle with
 the vega-lite, PNG and alt-text mime types and ``fig-alt`` metadata; every labelled table cell one
 html/markdown/plain bundle; figure files are written; ``_variables.yml`` says ``synthetic: true``.
-The three notebooks run in parallel subprocesses to keep the test short.
+The three notebooks run in parallel subprocesses to keep the test short, through the stage runner
+``make`` uses (its kernels cannot lose a TCP port to another process starting at the same time).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def executed(tmp_path_factory) -> dict[str, Path]:
     work = tmp_path_factory.mktemp("notebooks")
     derived = analysis_fixture.write_parquet_folder(work / "derived")
     env = {**os.environ, "DISCLOSURE_REGISTER": "off", "PYTHONPATH": str(ROOT)}
-    papermill = [sys.executable, "-m", "papermill", "--cwd", str(ROOT), "--no-progress-bar", "--log-level", "WARNING"]
+    papermill = [sys.executable, "-m", "analysis.tools.stage", "run", "--cwd", str(ROOT)]
     runs = {
         "site": [
             *papermill, str(NOTEBOOKS / "02_site_profile.ipynb"), str(work / "site.ipynb"),

@@ -211,3 +211,50 @@ def test_a_stage_kernel_validates_a_chart_once_and_still_refuses_an_invalid_one(
     with pytest.raises(Exception, match="bin"):
         chart_spec(wrong)
     assert chart_spec(alt.Chart(frame).mark_bar().encode(x="x:Q"))["mark"]["type"] == "bar"
+
+
+TRANSPORT_BODY = """
+import json
+from ipykernel import get_connection_info
+info = json.loads(get_connection_info())
+print("transport", info["transport"], "ip", info["ip"])
+"""
+
+
+def test_stage_kernels_talk_over_sockets_no_other_process_can_take(tmp_path, monkeypatch) -> None:
+    """A stage kernel uses Unix sockets in a private folder, not TCP ports picked before the kernel
+    binds them (CI once lost a notebook to 'Address already in use' with three kernels starting at
+    once); the folder is removed after the run."""
+    import shutil
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="ss-t-"))  # short: pytest's own folders can be too long
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    notebook = _notebook(tmp_path / "01_transport.ipynb", TRANSPORT_BODY)
+    output = tmp_path / "out" / "01_transport.ipynb"
+    stream = io.StringIO()
+    try:
+        status = stage.run_stage(notebook, output, {}, progress=False, stream=stream)
+        left = list(scratch.iterdir())
+    finally:
+        shutil.rmtree(scratch)
+    assert status == 0, stream.getvalue()
+    assert left == [], "the kernel's socket folder is removed"
+    book = json.loads(output.read_text(encoding="utf-8"))
+    printed = "".join("".join(o.get("text", "")) for c in book["cells"] if c["cell_type"] == "code"
+                      for o in c["outputs"])
+    assert f"transport ipc ip {scratch}" in printed, printed
+
+
+def test_a_temporary_folder_too_long_for_a_socket_keeps_tcp(tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    deep = tmp_path / ("d" * 120)
+    deep.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    with stage.kernel_sockets() as config:
+        assert "KernelManager" not in config
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with stage.kernel_sockets() as config:
+        assert config.KernelManager.transport == "ipc"
+        assert config.KernelManager.ip.startswith(str(tmp_path))

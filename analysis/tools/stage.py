@@ -316,6 +316,37 @@ def _register_engine() -> None:
     papermill_engines.register(ENGINE_NAME, EndSavingEngine)
 
 
+LONGEST_SOCKET_PATH = 100
+"""Longest Unix socket path used (the system limit is 104 to 108 bytes); a longer temporary
+folder falls back to TCP."""
+
+
+@contextlib.contextmanager
+def kernel_sockets() -> Any:
+    """Yield the ``config`` papermill passes to its kernel manager: the stage kernel talks to the
+    runner over Unix sockets in a private temporary folder, removed afterwards.
+
+    With TCP (jupyter_client's default) the manager picks five free ports, closes them and writes
+    them to the connection file; the kernel binds them a second or two later, once it has started.
+    When several kernels start at once (``make -j``, the parallel test suite) another process can
+    take a port in that gap and the kernel dies before it answers ("Address already in use").
+    A socket file in a folder only this run writes to cannot be taken. Where Unix sockets are not
+    available (Windows) or the temporary folder's path is too long for one, the default TCP is
+    kept.
+    """
+    from traitlets.config import Config
+
+    if os.name != "posix":
+        yield Config()
+        return
+    with tempfile.TemporaryDirectory(prefix="ss-kernel-") as folder:
+        prefix = os.path.join(folder, "kernel")
+        if len(prefix) + 3 > LONGEST_SOCKET_PATH:  # "-" and the port number after it
+            yield Config()
+            return
+        yield Config({"KernelManager": {"transport": "ipc", "ip": prefix}})
+
+
 def run_stage(notebook: Path, output: Path, parameters: Mapping[str, Any], *,
               verbose: bool = False, cwd: Path | None = None, kernel: str = "python3",
               progress: bool = True, stream: Any = None) -> int:
@@ -349,10 +380,12 @@ def run_stage(notebook: Path, output: Path, parameters: Mapping[str, Any], *,
     failure: BaseException | None = None
     try:
         _register_engine()
-        papermill.execute_notebook(
-            str(notebook), str(running), parameters=dict(parameters), kernel_name=kernel, engine_name=ENGINE_NAME,
-            cwd=str(cwd) if cwd else str(Path(notebook).parent), progress_bar=progress,
-            log_output=True, extra_arguments=["--IPKernelApp.extra_extensions=analysis.tools.stage"])
+        with kernel_sockets() as kernel_config:
+            papermill.execute_notebook(
+                str(notebook), str(running), parameters=dict(parameters), kernel_name=kernel, engine_name=ENGINE_NAME,
+                cwd=str(cwd) if cwd else str(Path(notebook).parent), progress_bar=progress,
+                log_output=True, extra_arguments=["--IPKernelApp.extra_extensions=analysis.tools.stage"],
+                config=kernel_config)
     except KeyboardInterrupt:
         running.unlink(missing_ok=True)
         raise
