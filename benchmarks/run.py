@@ -1,9 +1,12 @@
 """Benchmark the pipeline from study scale to national scale (``make bench``).
 
 For each scale (1x = 36 recruited women, 10x, 100x = 3,600 women) it generates the synthetic
-study into a scratch folder, then runs each data and analysis stage as its own process and
-records wall time and peak memory (``os.wait4`` rusage: the stage's process and every child it
-waited for, so a papermill run counts its kernel). At 1x it also measures the whole build with
+study into a scratch folder, then runs each data and analysis stage as its own process, with the
+command line the measured version's own Makefile uses, and records wall time, CPU time and peak
+memory (``os.wait4`` rusage: the stage's process and every child it waited for, so a papermill
+run counts its kernel). The versions take turns stage by stage (before, after; then after,
+before), and at the largest scale each stage runs ``--repeats`` times: the comparison uses each
+stage's median, so a machine that slows down during the run does not favour one side. At 1x it also measures the whole build with
 make: clean build with ``-j1`` and ``-j2``, the naive baseline (``make -B``: every notebook
 executed and every output rendered unconditionally), a no-op ``make`` and a one-site change.
 
@@ -15,16 +18,19 @@ fitted slopes, machine) and ``benchmarks/results/bench.png``/``.svg`` (chart).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -44,6 +50,10 @@ NOTEBOOK_TARGET_BYTES_1X = 3 * 1024**2
 NOTEBOOK_TARGET_BYTES_100X = 10 * 1024**2
 CLEAN_BUILD_TARGET_SECONDS = 60.0
 SLOWEST_CELLS = 10
+REPEATS_AT_MAX_SCALE = 3
+"""Runs of each stage at the largest scale (versions alternating); the comparison takes medians."""
+SLOWER_TOLERANCE = 1.05
+"""An "after" stage this much above "before" (median CPU seconds, peak memory) is a miss."""
 LAST_CPU_SECONDS = 0.0
 
 
@@ -68,6 +78,7 @@ class StageRun:
     cpu_seconds: float = 0.0
     notebook_bytes: int = 0
     version: str = "after"
+    repeat: int = 0
 
 
 def measure(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path = PROJECT_ROOT) -> tuple[float, float, int]:
@@ -91,63 +102,107 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path = PR
     return seconds, usage.ru_maxrss / 1024.0, returncode
 
 
-def papermill(notebook: str, output: Path, params: dict[str, object]) -> list[str]:
-    """The papermill command line the Makefile uses for ``notebook``."""
-    cmd = [sys.executable, "-m", "papermill", "--no-progress-bar", "--cwd", "notebooks", "-k", "python3",
-           f"notebooks/{notebook}", str(output)]
+def stage_command_prefix(root: Path) -> list[str]:
+    """The command the Makefile in ``root`` runs a stage notebook with (its ``PAPERMILL :=`` line),
+    ``$(PY)`` being this Python: papermill's own command line before issue 12, the stage runner
+    after it."""
+    for line in (root / "Makefile").read_text(encoding="utf-8").splitlines():
+        name, sep, value = line.partition(":=")
+        if sep and name.strip() == "PAPERMILL":
+            return shlex.split(value.replace("$(PY)", shlex.quote(sys.executable)))
+    raise ValueError(f"{root / 'Makefile'}: no 'PAPERMILL :=' line (the stage command)")
+
+
+def stage_command(root: Path, notebook: str, output: Path, params: dict[str, object]) -> list[str]:
+    """The command line ``root``'s Makefile uses to execute ``notebooks/<notebook>`` into ``output``."""
+    cmd = [*stage_command_prefix(root), f"notebooks/{notebook}", str(output)]
     for key, value in params.items():
         cmd += ["-p", key, str(value)]
     return cmd
 
 
-def run_scale(scale: int, seed: int, scratch: Path, version: Version | None = None) -> list[StageRun]:
-    """Generate the study at ``scale`` and time every data and analysis stage of ``version`` on it."""
-    version = version or Version("after", PROJECT_ROOT)
+@dataclass(frozen=True)
+class ScalePlan:
+    """What one version runs at one scale: the environment, where its outputs go, its stages."""
+
+    version: Version
+    scale: int
+    env: dict[str, str]
+    derived: Path
+    stages: dict[str, list[str]]
+
+
+def plan_scale(scale: int, seed: int, scratch: Path, version: Version) -> ScalePlan:
+    """The stages of ``version`` at ``scale``, each a command line, in pipeline order."""
     # each version on the study its own generator makes (the same seed and scale): the current
     # pipeline reads inputs (diaries, drawings, the EACG log, the model of care) that the
     # baseline's generator did not write
     raw, derived = scratch / f"raw_{version.name}_{scale}x", scratch / f"derived_{version.name}_{scale}x"
     notebooks = derived / "notebooks"
+    notebooks.mkdir(parents=True, exist_ok=True)
     # PYTHONPATH first: the version's own analysis package, not the one .venv points at
     env = dict(os.environ, DATA_RAW=str(raw), DATA_DERIVED=str(derived), PYTHONHASHSEED="0",
                PYTHONPATH=str(version.root), DISCLOSURE_REGISTER="off")
-    stages: list[tuple[str, list[str]]] = [] if raw.exists() else [
-        ("generate", [sys.executable, "-m", "analysis.synthetic", "--seed", str(seed), "--scale", str(scale),
-                      "--out", str(raw)]),
-    ]
-    stages.append(("clean", papermill("01_clean.ipynb", notebooks / "01_clean.ipynb",
-                                      {"data_raw": raw, "data_derived": derived})))
+    stages: dict[str, list[str]] = {} if raw.exists() else {
+        "generate": [sys.executable, "-m", "analysis.synthetic", "--seed", str(seed), "--scale", str(scale),
+                     "--out", str(raw)],
+    }
+    run = functools.partial(stage_command, version.root)
+    stages["clean"] = run("01_clean.ipynb", notebooks / "01_clean.ipynb", {"data_raw": raw, "data_derived": derived})
     maps = {} if scale == 1 else {"max_journey_maps": JOURNEY_MAPS_AT_SCALE}
     for site in SITES:
-        stages.append((f"site_profile:{site}", papermill(
-            "02_site_profile.ipynb", notebooks / f"02_site_profile_{site}.ipynb",
-            {"site": site, "data_derived": derived, **maps})))
-    stages.append(("synthesis", papermill("03_synthesis.ipynb", notebooks / "03_synthesis.ipynb",
-                                          {"data_derived": derived, "variables_path": derived / "_variables.yml"})))
-    notebooks.mkdir(parents=True, exist_ok=True)
+        stages[f"site_profile:{site}"] = run("02_site_profile.ipynb", notebooks / f"02_site_profile_{site}.ipynb",
+                                             {"site": site, "data_derived": derived, **maps})
+    stages["synthesis"] = run("03_synthesis.ipynb", notebooks / "03_synthesis.ipynb",
+                              {"data_derived": derived, "variables_path": derived / "_variables.yml"})
+    return ScalePlan(version, scale, env, derived, stages)
+
+
+def _measure_stage(plan: ScalePlan, name: str, repeat: int) -> StageRun:
+    cmd = plan.stages[name]
+    label = f"{plan.version.name} {plan.scale}x {name}" + (f" (run {repeat + 1})" if repeat else "")
+    print(f"bench: {label} ...", flush=True)
+    seconds, peak, code = measure(cmd, env=plan.env, cwd=plan.version.root)
+    cpu = LAST_CPU_SECONDS
+    executed = _executed_notebook(cmd)
+    size = executed.stat().st_size if executed is not None and executed.is_file() else 0
+    print(f"bench: {label}: {seconds:.1f} s wall, {cpu:.1f} s CPU, {peak:.0f} MB peak, "
+          f"notebook {size / 1024**2:.1f} MB, exit {code}", flush=True)
+    return StageRun(plan.scale, 0, name, round(seconds, 3), round(peak, 1), code, round(cpu, 3), size,
+                    plan.version.name, repeat)
+
+
+def run_scale(scale: int, seed: int, scratch: Path, versions: Sequence[Version] | None = None,
+              repeats: int = 1) -> list[StageRun]:
+    """Generate the study at ``scale`` and time every stage of each version on it.
+
+    The versions take turns stage by stage, and each stage (the study's generation aside) runs
+    ``repeats`` times with the versions' order reversed every other time, so that a machine whose
+    speed drifts during the run weighs on both sides alike. A version stops at its first failed stage.
+    """
+    plans = [plan_scale(scale, seed, scratch, version) for version in (versions or [Version("after", PROJECT_ROOT)])]
+    names = list(dict.fromkeys(name for plan in plans for name in plan.stages))
     runs: list[StageRun] = []
-    women = 0
-    for name, cmd in stages:
-        print(f"bench: {version.name} {scale}x {name} ...", flush=True)
-        seconds, peak, code = measure(cmd, env=env, cwd=version.root)
-        cpu = LAST_CPU_SECONDS
-        if name == "clean" and code == 0:
-            women = int(pd.read_parquet(derived / "participants.parquet")["recruited"].sum())
-        executed = _executed_notebook(cmd)
-        size = executed.stat().st_size if executed is not None and executed.is_file() else 0
-        runs.append(StageRun(scale, women, name, round(seconds, 3), round(peak, 1), code, round(cpu, 3), size, version.name))
-        print(f"bench: {version.name} {scale}x {name}: {seconds:.1f} s wall, {cpu:.1f} s CPU, {peak:.0f} MB peak, "
-              f"notebook {size / 1024**2:.1f} MB, exit {code}", flush=True)
-        if code != 0:
-            break
-    return [StageRun(r.scale, women, r.stage, r.seconds, r.peak_rss_mb, r.returncode, r.cpu_seconds,
-                     r.notebook_bytes, r.version) for r in runs]
+    failed: set[str] = set()
+    for name in names:
+        for repeat in range(1 if name == "generate" else max(repeats, 1)):
+            for plan in plans if repeat % 2 == 0 else plans[::-1]:
+                if name not in plan.stages or plan.version.name in failed:
+                    continue
+                run = _measure_stage(plan, name, repeat)
+                runs.append(run)
+                if run.returncode:
+                    failed.add(plan.version.name)
+    women = {}
+    for plan in plans:
+        participants = plan.derived / "participants.parquet"
+        women[plan.version.name] = (int(pd.read_parquet(participants)["recruited"].sum())
+                                    if participants.is_file() else 0)
+    return [replace(run, women=women[run.version]) for run in runs]
 
 
 def _executed_notebook(cmd: list[str]) -> Path | None:
-    """The output notebook of a papermill command line (None for other commands)."""
-    if "papermill" not in cmd:
-        return None
+    """The output notebook of a stage command line (None for other commands)."""
     notebooks = [arg for arg in cmd if arg.endswith(".ipynb")]
     return Path(notebooks[1]) if len(notebooks) > 1 else None
 
@@ -174,6 +229,8 @@ def slowest_cells(runs: list[StageRun], scratch: Path, top: int = SLOWEST_CELLS)
     """The ``top`` slowest notebook cells of each version and scale, from papermill's metadata."""
     rows = []
     for run in runs:
+        if run.repeat:  # a stage's notebook holds its last run: listed once
+            continue
         derived = scratch / f"derived_{run.version}_{run.scale}x" / "notebooks"
         stem = {"clean": "01_clean", "synthesis": "03_synthesis"}.get(run.stage, run.stage.replace("site_profile:", "02_site_profile_"))
         path = derived / f"{stem}.ipynb"
@@ -301,6 +358,7 @@ def chart(frame: pd.DataFrame) -> object:
 
     from analysis.core.palette import CATEGORICAL
 
+    frame = stage_medians(frame)
     data = frame.assign(stage_group=frame["stage"].str.replace(r":.*", "", regex=True))
     if "version" not in data.columns:
         data = data.assign(version="after")
@@ -339,8 +397,23 @@ def write_chart(frame: pd.DataFrame) -> None:
     (RESULTS / "bench.svg").write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
 
 
+def stage_medians(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per version, scale and stage: the median of its runs' measures, the worst exit code
+    and, in ``runs``, how many runs there were."""
+    if "repeat" not in frame.columns:
+        return frame
+    keys = [column for column in ("version", "scale", "women", "stage") if column in frame.columns]
+    measures = [column for column in ("seconds", "cpu_seconds", "peak_rss_mb", "notebook_bytes") if column in frame.columns]
+    how = {**dict.fromkeys(measures, "median"), "returncode": "max", "repeat": "count"}
+    return (frame.groupby(keys, as_index=False, sort=False)
+            .agg({column: rule for column, rule in how.items() if column in frame.columns})
+            .rename(columns={"repeat": "runs"}))
+
+
 def comparison(frame: pd.DataFrame) -> pd.DataFrame:
-    """Before and after side by side: one row per scale and stage (wall, CPU, peak memory, notebook size)."""
+    """Before and after side by side: one row per scale and stage (wall, CPU, peak memory, notebook
+    size; medians where a stage ran more than once)."""
+    frame = stage_medians(frame)
     measures = ["seconds", "cpu_seconds", "peak_rss_mb", "notebook_bytes"]
     wide = frame.pivot_table(index=["scale", "stage"], columns="version", values=measures, aggfunc="first")
     wide.columns = [f"{measure}_{version}" for measure, version in wide.columns]
@@ -358,8 +431,9 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
 
 def target_misses(frame: pd.DataFrame, plain: pd.DataFrame) -> list[str]:
-    """Issue 12's targets, checked on one run's before/after results."""
+    """Issue 12's targets, checked on one benchmark's before/after results (each stage's median)."""
     misses = []
+    frame = stage_medians(frame)
     after = frame[frame["version"] == "after"]
     for row in after.itertuples():
         limit = NOTEBOOK_TARGET_BYTES_1X if row.scale == 1 else NOTEBOOK_TARGET_BYTES_100X
@@ -372,9 +446,9 @@ def target_misses(frame: pd.DataFrame, plain: pd.DataFrame) -> list[str]:
         for row in top.itertuples():
             if row.stage == "generate" or pd.isna(row.cpu_seconds_before):
                 continue
-            if row.cpu_seconds_after > row.cpu_seconds_before * 1.05:
+            if row.cpu_seconds_after > row.cpu_seconds_before * SLOWER_TOLERANCE:
                 misses.append(f"{row.stage}: {row.cpu_seconds_after:.1f} s CPU after, {row.cpu_seconds_before:.1f} s before")
-            if row.peak_rss_mb_after > row.peak_rss_mb_before * 1.05:
+            if row.peak_rss_mb_after > row.peak_rss_mb_before * SLOWER_TOLERANCE:
                 misses.append(f"{row.stage}: {row.peak_rss_mb_after:.0f} MB peak after, {row.peak_rss_mb_before:.0f} MB before")
     for row in plain[plain["version"] == "after"].itertuples():
         if row.seconds > CLEAN_BUILD_TARGET_SECONDS:
@@ -389,6 +463,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20240930)
     parser.add_argument("--baseline", default=BASELINE_REF,
                         help="git ref measured as 'before' in the same run ('none' to skip)")
+    parser.add_argument("--repeats", type=int, default=REPEATS_AT_MAX_SCALE,
+                        help="runs of each stage at the largest scale, versions alternating (medians compared)")
     parser.add_argument("--skip-builds", action="store_true", help="skip the whole-build timings at 1x")
     parser.add_argument("--chart-only", action="store_true", help="redraw the chart from results/bench.csv")
     args = parser.parse_args(argv)
@@ -402,7 +478,8 @@ def main(argv: list[str] | None = None) -> int:
         baseline = None if args.baseline == "none" else Version("before", baseline_tree(args.baseline, scratch / "before"))
         floor = kernel_startup_seconds()
         versions = [*([baseline] if baseline else []), Version("after", PROJECT_ROOT)]
-        runs = [run for scale in scales for version in versions for run in run_scale(scale, args.seed, scratch, version)]
+        runs = [run for scale in scales
+                for run in run_scale(scale, args.seed, scratch, versions, args.repeats if scale == max(scales) else 1)]
         cells = slowest_cells(runs, scratch)
         plain = pd.DataFrame(columns=["version", "build", "seconds", "cpu_seconds"])
         builds = pd.DataFrame()
@@ -414,7 +491,8 @@ def main(argv: list[str] | None = None) -> int:
     frame.to_csv(RESULTS / "bench.csv", index=False)
     cells.to_csv(RESULTS / "cells.csv", index=False)
     plain.to_csv(RESULTS / "plain_make.csv", index=False)
-    after = frame[frame["version"] == "after"]
+    medians = stage_medians(frame)
+    after = medians[medians["version"] == "after"]
     stages = sorted(set(after["stage"]))
     top = after[after["scale"] == max(scales)]
     summary = {
@@ -449,9 +527,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         if by["no-op make"] > 1.0:
             summary["misses"].append(f"no-op make: {by['no-op make']:.2f} s")
-    report = ["# Benchmark: before and after (one run)", "",
+    report = ["# Benchmark: before and after", "",
               f"Machine: {os.cpu_count()} cores, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
-              "at the end. CPU seconds are user + system of the stage and every process it waited for.", "",
+              "at the end. CPU seconds are user + system of the stage and every process it waited for; "
+              f"at {max(scales)}x each stage ran {args.repeats} times, versions alternating, and the table shows medians.", "",
               "## Stages", "", markdown_table(comparison(frame)) if not frame.empty else "",
               "## Clean build with plain `make`", "", markdown_table(plain) if not plain.empty else "(skipped)\n",
               f"## The {SLOWEST_CELLS} slowest notebook cells (papermill's per-cell times)", "", markdown_table(cells),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -65,3 +67,67 @@ def test_cell_timings_come_from_papermill_metadata(tmp_path) -> None:
     path = tmp_path / "nb.ipynb"
     nbformat.write(book, path)
     assert [(c["cell"], c["what"], c["seconds"]) for c in cell_timings(path)] == [(2, "fig-x", 2.5), (3, "x = 1", 0.1)]
+
+
+def test_each_version_runs_its_stages_the_way_its_own_makefile_does(tmp_path) -> None:
+    import sys
+
+    from analysis.core.paths import PROJECT_ROOT
+    from benchmarks.run import stage_command, stage_command_prefix
+
+    current = stage_command_prefix(PROJECT_ROOT)
+    assert current[0] == sys.executable and "analysis.tools.stage" in current
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "Makefile").write_text("PY := .venv/bin/python\nPAPERMILL  := $(PY) -m papermill --progress-bar --cwd notebooks\n")
+    cmd = stage_command(old, "01_clean.ipynb", tmp_path / "out.ipynb", {"data_raw": "x"})
+    assert cmd == [sys.executable, "-m", "papermill", "--progress-bar", "--cwd", "notebooks",
+                   "notebooks/01_clean.ipynb", str(tmp_path / "out.ipynb"), "-p", "data_raw", "x"]
+    (old / "Makefile").write_text("all:\n")
+    with pytest.raises(ValueError, match="PAPERMILL"):
+        stage_command_prefix(old)
+
+
+def test_versions_take_turns_and_repeats_reverse_the_order(tmp_path, monkeypatch) -> None:
+    import benchmarks.run as bench
+
+    roots = []
+    for name in ("before", "after"):
+        root = tmp_path / name
+        root.mkdir()
+        (root / "Makefile").write_text("PAPERMILL := $(PY) -m papermill\n")
+        roots.append(bench.Version(name, root))
+    order: list[tuple[str, str]] = []
+
+    def fake_measure(cmd, *, env=None, cwd=None):  # type: ignore[no-untyped-def]
+        stage = "generate" if "analysis.synthetic" in cmd else next(a for a in cmd if a.startswith("notebooks/"))
+        order.append((Path(cwd).name, stage))
+        return 1.0, 100.0, 0
+
+    monkeypatch.setattr(bench, "measure", fake_measure)
+    runs = bench.run_scale(1, 7, tmp_path / "scratch", roots, repeats=3)
+    assert order[:2] == [("before", "generate"), ("after", "generate")]
+    assert [v for v, stage in order[2:8]] == ["before", "after", "after", "before", "before", "after"]
+    assert {stage for _, stage in order[2:8]} == {"notebooks/01_clean.ipynb"}
+    assert len(runs) == 2 + 2 * 3 * 6  # generation once; clean, four sites and synthesis three times each
+    assert sorted({r.repeat for r in runs if r.stage == "synthesis"}) == [0, 1, 2]
+
+
+def test_medians_decide_and_one_slow_run_does_not() -> None:
+    from benchmarks.run import comparison, stage_medians, target_misses
+
+    rows = []
+    for version, cpus in (("before", [20.0, 21.0, 22.0]), ("after", [19.0, 30.0, 20.0])):
+        for repeat, cpu in enumerate(cpus):
+            rows.append({"version": version, "scale": 100, "women": 3600, "stage": "synthesis", "seconds": cpu,
+                         "cpu_seconds": cpu, "peak_rss_mb": 800.0, "notebook_bytes": 1024, "returncode": 0,
+                         "repeat": repeat})
+    frame = pd.DataFrame(rows)
+    medians = stage_medians(frame)
+    assert dict(zip(medians["version"], medians["cpu_seconds"])) == {"before": 21.0, "after": 20.0}
+    assert set(medians["runs"]) == {3}
+    assert comparison(frame).loc[0, "cpu_seconds_after"] == 20.0
+    plain = pd.DataFrame(columns=["version", "build", "seconds", "cpu_seconds"])
+    assert target_misses(frame, plain) == []
+    slower = frame.assign(cpu_seconds=[c * (1.2 if v == "after" else 1.0) for c, v in zip(frame["cpu_seconds"], frame["version"])])
+    assert target_misses(slower, plain) == ["synthesis: 24.0 s CPU after, 21.0 s before"]
