@@ -217,6 +217,19 @@ def test_explore_runs_all_cells_through_the_ui_and_draws_its_chart(page: tuple[A
     assert not [o for o in outputs if o["output_type"] == "error"]
     assert any("application/vnd.vegalite.v5+json" in o.get("data", {}) for o in outputs)
     assert not blocked, f"requests that would have left the machine: {blocked}"
+    # JupyterLab asks about its news feed a moment after start-up unless the project's settings answered
+    assert tab.locator(".Toastify__toast").count() == 0, tab.locator(".Toastify__toast").all_inner_texts()
+    if os.environ.get("LAB_SCREENSHOT"):
+        _save_screenshot(tab, panel, Path(os.environ["LAB_SCREENSHOT"]))
+
+
+def _save_screenshot(tab: Any, panel: Any, path: Path) -> None:
+    """The README's picture: the cell that draws the first chart, at the top of the notebook's view."""
+    cell = panel.locator(".jp-Notebook-cell", has=tab.locator(CHART)).first
+    cell.evaluate("cell => cell.scrollIntoView({block: 'start'})")
+    tab.wait_for_timeout(500)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(path))
 
 
 def test_executed_site_profile_is_usable_within_five_seconds(page: tuple[Any, list[str]], server: LabServer) -> None:

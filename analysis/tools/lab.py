@@ -3,8 +3,8 @@
 ``make lab`` builds the data, then runs ``python -m analysis.tools.lab``: JupyterLab from ``.venv``
 serving ``notebooks/``, listening on 127.0.0.1 only, on a free port, protected by a fresh random
 token, with ``explore.ipynb`` opened first. It prints the URL (with the token) before the server
-starts. Nothing JupyterLab would fetch from the internet is enabled: no news feed, no update
-check, a read-only extension manager. ``tests/test_jupyterlab.py`` starts the server with the
+starts. Nothing JupyterLab would fetch from the internet is enabled: no news feed (and no
+question asking to turn it on), no update check, a read-only extension manager. ``tests/test_jupyterlab.py`` starts the server with the
 same command (``lab_command``) and drives it in Chromium.
 """
 
@@ -25,12 +25,18 @@ FIRST_NOTEBOOK = "explore.ipynb"
 HOST = "127.0.0.1"
 """JupyterLab listens on the loopback interface only."""
 
+APP_SETTINGS = Path(__file__).with_name("lab_settings")
+"""JupyterLab's application settings folder for this project: ``overrides.json`` answers "no" to
+the news and update-check questions, so the page neither asks nor fetches (JupyterLab's
+documented ``overrides.json`` mechanism; the analyst's own user settings still apply)."""
+
 OFFLINE_OPTIONS: tuple[str, ...] = (
     "--LabApp.news_url=None",
     "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     "--LabApp.extension_manager=readonly",
+    f"--LabApp.app_settings_dir={APP_SETTINGS}",
 )
-"""JupyterLab options that keep the server from fetching anything from the internet."""
+"""JupyterLab options that keep the server from fetching anything from the internet or offering to."""
 
 
 def free_port(preferred: int = 8888) -> int:
