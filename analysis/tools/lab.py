@@ -4,8 +4,9 @@
 serving ``notebooks/``, listening on 127.0.0.1 only, on a free port, protected by a fresh random
 token, with ``explore.ipynb`` opened first. It prints the URL (with the token) before the server
 starts. Nothing JupyterLab would fetch from the internet is enabled: no news feed (and no
-question asking to turn it on), no update check, a read-only extension manager. ``tests/test_jupyterlab.py`` starts the server with the
-same command (``lab_command``) and drives it in Chromium.
+question asking to turn it on), no update check, a read-only extension manager.
+``tests/test_jupyterlab.py`` starts the server with the same command (``lab_command``) and drives
+it in Chromium.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ HOST = "127.0.0.1"
 APP_SETTINGS = Path(__file__).with_name("lab_settings")
 """JupyterLab's application settings folder for this project: ``overrides.json`` answers "no" to
 the news and update-check questions, so the page neither asks nor fetches (JupyterLab's
-documented ``overrides.json`` mechanism; the analyst's own user settings still apply)."""
+documented ``overrides.json`` mechanism; the analyst's own user settings still apply). It takes
+the place of the environment's ``share/jupyter/lab/settings`` folder, which a pip ``.venv`` does
+not have; a ``page_config.json`` in a Jupyter config folder (``jupyter --paths``) still applies."""
 
 OFFLINE_OPTIONS: tuple[str, ...] = (
     "--LabApp.news_url=None",
